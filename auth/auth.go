@@ -1,0 +1,260 @@
+// Package auth is the library a Gatehouse app uses, the counterpart of
+// Clerk's @clerk/nextjs/server: the [Middleware] that resolves who is
+// calling, [GetAuth] and the [Auth] object with [Auth.Has] and
+// [Auth.GetToken], [BuildClerkProps] for page loaders, route protection
+// with [Protect] and [RouteMatcher], and the backend [Client].
+//
+// GetAuth and BuildClerkProps keep Clerk's names, although Go style would
+// drop the Get, so that code and documentation written for Clerk read the
+// same here.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/auth/token"
+)
+
+// TokenType names the kind of credential a request presented.
+type TokenType string
+
+// Token types, as Clerk names them.
+const (
+	SessionToken TokenType = "session_token"
+	M2MToken     TokenType = "m2m_token"
+	OAuthToken   TokenType = "oauth_token"
+	APIKey       TokenType = "api_key"
+	AnyToken     TokenType = "any"
+)
+
+// Actor is who acts on the user's behalf during impersonation.
+type Actor = token.Actor
+
+// Auth is the authentication state of one request, as [GetAuth] returns
+// it. A signed-out Auth has IsAuthenticated false and every other field
+// empty; its JSON says null for each.
+type Auth struct {
+	// TokenType is the kind of token this object describes; empty for the
+	// object of a token type that was not accepted.
+	TokenType       TokenType
+	IsAuthenticated bool
+	UserID          string
+	SessionID       string
+	// SessionStatus is "active" or "pending" (also on a pending session
+	// that TreatPendingAsSignedOut turned into a signed-out object).
+	SessionStatus string
+	// SessionClaims are the verified claims of the session token.
+	SessionClaims *token.Claims
+	Actor         *Actor
+	OrgID         string
+	OrgRole       string
+	OrgSlug       string
+	// OrgPermissions is nil without an active organization.
+	OrgPermissions []string
+	// FactorVerificationAge is [minutes since first factor, second factor
+	// or -1].
+	FactorVerificationAge []int
+
+	tok    string
+	minter Minter
+	debug  debugInfo
+}
+
+type debugInfo struct {
+	status, reason, secretKey string
+}
+
+// Minter mints a fresh session token for a live session; the identity
+// service implements it. It is absent in verify-only deployments.
+type Minter interface {
+	MintSessionToken(ctx context.Context, sessionID, azp string) (string, error)
+}
+
+func signedOut(tt TokenType) *Auth { return &Auth{TokenType: tt} }
+
+// authFromClaims builds the signed-in object of a verified session token.
+func authFromClaims(c *token.Claims, tok string) *Auth {
+	a := &Auth{
+		TokenType:             SessionToken,
+		IsAuthenticated:       true,
+		UserID:                c.Subject,
+		SessionID:             c.SessionID,
+		SessionStatus:         c.Status,
+		SessionClaims:         c,
+		Actor:                 c.Actor,
+		FactorVerificationAge: c.FVA,
+		tok:                   tok,
+	}
+	if c.Org != nil {
+		a.OrgID = c.Org.ID
+		a.OrgSlug = c.Org.Slug
+		a.OrgRole = c.OrgRole()
+		a.OrgPermissions = c.OrgPermissions()
+	}
+	return a
+}
+
+// HasParams asks [Auth.Has] about a role or a permission of the active
+// organization. When both are set, Permission decides.
+type HasParams struct {
+	Role       string
+	Permission string
+}
+
+// Has reports whether the signed-in user has the role or permission in the
+// active organization, deciding from the token alone (Clerk's rules): false
+// when signed out, false without an active organization, Permission wins
+// over Role, roles compare with or without their "org:" prefix, and an
+// empty HasParams is false.
+func (a *Auth) Has(p HasParams) bool {
+	if a == nil || !a.IsAuthenticated || a.UserID == "" || a.OrgID == "" {
+		return false
+	}
+	if p.Permission != "" {
+		for _, have := range a.OrgPermissions {
+			if have == p.Permission {
+				return true
+			}
+		}
+		return false
+	}
+	if p.Role != "" {
+		return normalizeRole(a.OrgRole) == normalizeRole(p.Role)
+	}
+	return false
+}
+
+// normalizeRole replaces any run of leading "org:" with exactly one.
+func normalizeRole(r string) string {
+	for strings.HasPrefix(r, "org:") {
+		r = r[len("org:"):]
+	}
+	return "org:" + r
+}
+
+// GetTokenOptions select the token [Auth.GetToken] returns.
+type GetTokenOptions struct {
+	// Template names a JWT template; empty means the session token.
+	Template string
+	// SkipCache mints a new session token instead of returning this
+	// request's.
+	SkipCache bool
+}
+
+// Errors of GetToken.
+var (
+	ErrTemplateNotFound = errors.New("auth: JWT template not found")
+	ErrCannotMint       = errors.New("auth: this process cannot mint tokens (verify-only mode)")
+)
+
+// GetToken returns a token for the signed-in session: without options, the
+// session token of this request (the one verified, or the one the
+// middleware just minted); with SkipCache, a newly minted one, which fails
+// if the session was revoked since. Signed out, it returns "" and no error.
+func (a *Auth) GetToken(ctx context.Context, o GetTokenOptions) (string, error) {
+	if a == nil || !a.IsAuthenticated {
+		return "", nil
+	}
+	if a.TokenType != SessionToken {
+		return a.tok, nil
+	}
+	if o.Template != "" {
+		return "", ErrTemplateNotFound
+	}
+	if !o.SkipCache {
+		return a.tok, nil
+	}
+	if a.minter == nil {
+		return "", ErrCannotMint
+	}
+	azp := ""
+	if a.SessionClaims != nil {
+		azp = a.SessionClaims.AuthorizedParty
+	}
+	return a.minter.MintSessionToken(ctx, a.SessionID, azp)
+}
+
+// Debug returns what the middleware decided and why, for logs and
+// debugging pages. Tokens and keys are cut to their first 7 characters.
+func (a *Auth) Debug() map[string]any {
+	if a == nil {
+		return map[string]any{}
+	}
+	status := a.debug.status
+	if status == "" {
+		status = "signed-out"
+		if a.IsAuthenticated {
+			status = "signed-in"
+		}
+	}
+	m := map[string]any{
+		"status":          status,
+		"reason":          nullable(a.debug.reason),
+		"tokenType":       nullable(string(a.TokenType)),
+		"isAuthenticated": a.IsAuthenticated,
+		"userId":          nullable(a.UserID),
+		"sessionId":       nullable(a.SessionID),
+		"sessionToken":    nullable(cut7(a.tok)),
+		"secretKey":       nullable(cut7(a.debug.secretKey)),
+	}
+	if a.SessionClaims != nil {
+		var claims map[string]any
+		if json.Unmarshal(a.SessionClaims.Raw(), &claims) == nil {
+			m["sessionClaims"] = claims
+		}
+	}
+	return m
+}
+
+func cut7(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// MarshalJSON writes the serialisable part of the object with Clerk's keys,
+// each present and null when empty.
+func (a *Auth) MarshalJSON() ([]byte, error) {
+	return json.Marshal(a.jsonMap())
+}
+
+func (a *Auth) jsonMap() map[string]any {
+	m := map[string]any{
+		"tokenType":             nullable(string(a.TokenType)),
+		"isAuthenticated":       a.IsAuthenticated,
+		"userId":                nullable(a.UserID),
+		"sessionId":             nullable(a.SessionID),
+		"sessionStatus":         nullable(a.SessionStatus),
+		"sessionClaims":         nil,
+		"actor":                 nil,
+		"orgId":                 nullable(a.OrgID),
+		"orgRole":               nullable(a.OrgRole),
+		"orgSlug":               nullable(a.OrgSlug),
+		"orgPermissions":        nil,
+		"factorVerificationAge": nil,
+	}
+	if a.SessionClaims != nil {
+		m["sessionClaims"] = a.SessionClaims
+	}
+	if a.Actor != nil {
+		m["actor"] = a.Actor
+	}
+	if a.OrgPermissions != nil {
+		m["orgPermissions"] = a.OrgPermissions
+	}
+	if a.FactorVerificationAge != nil {
+		m["factorVerificationAge"] = a.FactorVerificationAge
+	}
+	return m
+}

@@ -1,0 +1,280 @@
+// Package config reads Gatehouse's settings from the environment. In
+// development a .env file fills in variables that are not already set.
+package config
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the instance configuration.
+type Config struct {
+	SecretKey         string
+	PublishableKey    string
+	EncryptionKey     []byte
+	SigningKeyPEM     string
+	JWTKeyPEM         string
+	AuthorizedParties []string
+	AppURL            string // without a trailing slash
+	AppOrigin         string
+	Production        bool
+	Port              int
+	DatabaseURL       string
+
+	SignInURL, SignUpURL                             string
+	SignInFallbackRedirectURL, SignUpFallbackRedirect string
+	AfterSignOutURL                                  string
+
+	SessionMaxAge   time.Duration
+	SessionTokenTTL time.Duration
+
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// SignInRateLimit is the sign-in and sign-up attempts allowed per
+	// client IP per minute.
+	SignInRateLimit int
+}
+
+// Secure reports whether the app is served over https (Secure cookies).
+func (c *Config) Secure() bool { return strings.HasPrefix(c.AppURL, "https://") }
+
+// Error is a configuration problem, phrased as the one line to print.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func missing(name, how string) error {
+	return &Error{Msg: fmt.Sprintf("config: %s is not set; %s", name, how)}
+}
+
+var secretKeyRE = regexp.MustCompile(`^sk_(test|live)_[0-9A-Za-z]{32,}$`)
+
+// Load reads the configuration from getenv.
+func Load(getenv func(string) string) (*Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &Config{}
+	switch env := get("APP_ENV", "development"); env {
+	case "development":
+	case "production":
+		c.Production = true
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("config: APP_ENV must be development or production, not %q", env)}
+	}
+	port, err := strconv.Atoi(get("PORT", "3000"))
+	if err != nil || port < 1 || port > 65535 {
+		return nil, &Error{Msg: "config: PORT must be a port number (1-65535)"}
+	}
+	c.Port = port
+
+	c.AppURL = strings.TrimSuffix(get("APP_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
+	u, err := url.Parse(c.AppURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+		return nil, &Error{Msg: "config: APP_URL must be an origin such as https://app.example.com (no path)"}
+	}
+	c.AppOrigin = u.Scheme + "://" + u.Host
+	if c.Production && u.Scheme != "https" && get("ALLOW_INSECURE_APP_URL", "") != "true" {
+		return nil, &Error{Msg: "config: APP_URL must use https in production (set ALLOW_INSECURE_APP_URL=true to override, e.g. behind a TLS-terminating proxy on a private network)"}
+	}
+
+	c.SecretKey = get("CLERK_SECRET_KEY", "")
+	if c.SecretKey == "" {
+		return nil, missing("CLERK_SECRET_KEY", "run `gatehouse init` (or `make run`) to create .env with fresh keys")
+	}
+	if !secretKeyRE.MatchString(c.SecretKey) {
+		return nil, &Error{Msg: "config: CLERK_SECRET_KEY must be sk_test_ or sk_live_ followed by at least 32 letters and digits; run `gatehouse init` to create one"}
+	}
+	if c.Production && !strings.HasPrefix(c.SecretKey, "sk_live_") {
+		return nil, &Error{Msg: "config: production needs an sk_live_ CLERK_SECRET_KEY; run `gatehouse init --live` to create one"}
+	}
+	kind := "test"
+	if strings.HasPrefix(c.SecretKey, "sk_live_") {
+		kind = "live"
+	}
+	c.PublishableKey = get("CLERK_PUBLISHABLE_KEY", "pk_"+kind+"_"+base64.StdEncoding.EncodeToString([]byte(u.Host+"$")))
+
+	encKey := get("CLERK_ENCRYPTION_KEY", "")
+	if encKey == "" {
+		return nil, missing("CLERK_ENCRYPTION_KEY", "run `gatehouse init` to create .env with fresh keys")
+	}
+	c.EncryptionKey, err = base64.StdEncoding.DecodeString(encKey)
+	if err != nil || len(c.EncryptionKey) != 32 {
+		return nil, &Error{Msg: "config: CLERK_ENCRYPTION_KEY must be 32 random bytes in base64; run `gatehouse init` to create one"}
+	}
+	c.SigningKeyPEM = unescapePEM(get("CLERK_SIGNING_KEY", ""))
+	c.JWTKeyPEM = unescapePEM(get("CLERK_JWT_KEY", ""))
+
+	c.AuthorizedParties = []string{c.AppOrigin}
+	if v := get("CLERK_AUTHORIZED_PARTIES", ""); v != "" {
+		c.AuthorizedParties = nil
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSuffix(strings.TrimSpace(p), "/")
+			pu, err := url.Parse(p)
+			if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Path != "" {
+				return nil, &Error{Msg: fmt.Sprintf("config: CLERK_AUTHORIZED_PARTIES: %q is not an origin", p)}
+			}
+			c.AuthorizedParties = append(c.AuthorizedParties, p)
+		}
+	}
+
+	c.DatabaseURL = get("DATABASE_URL", "sqlite:data/gatehouse.db")
+	c.SignInURL = get("CLERK_SIGN_IN_URL", "/sign-in")
+	c.SignUpURL = get("CLERK_SIGN_UP_URL", "/sign-up")
+	c.SignInFallbackRedirectURL = get("CLERK_SIGN_IN_FALLBACK_REDIRECT_URL", "/dashboard")
+	c.SignUpFallbackRedirect = get("CLERK_SIGN_UP_FALLBACK_REDIRECT_URL", "/dashboard")
+	c.AfterSignOutURL = get("CLERK_AFTER_SIGN_OUT_URL", "/")
+
+	if c.SessionMaxAge, err = duration(get("SESSION_MAX_AGE", "168h"), time.Minute); err != nil {
+		return nil, &Error{Msg: "config: SESSION_MAX_AGE must be a duration of at least 1m, such as 168h"}
+	}
+	if c.SessionTokenTTL, err = duration(get("SESSION_TOKEN_TTL", "60s"), time.Second); err != nil || c.SessionTokenTTL > time.Hour {
+		return nil, &Error{Msg: "config: SESSION_TOKEN_TTL must be a duration from 1s to 1h, such as 60s"}
+	}
+	if v := get("TRUSTED_PROXIES", ""); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				if net.ParseIP(p) == nil {
+					return nil, &Error{Msg: fmt.Sprintf("config: TRUSTED_PROXIES: %q is neither an IP nor a CIDR", p)}
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	if c.SignInRateLimit, err = strconv.Atoi(get("SIGN_IN_RATE_LIMIT", "20")); err != nil || c.SignInRateLimit < 1 {
+		return nil, &Error{Msg: "config: SIGN_IN_RATE_LIMIT must be a positive number of attempts per minute"}
+	}
+	return c, nil
+}
+
+func duration(s string, min time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < min {
+		return 0, errors.New("too short")
+	}
+	return d, nil
+}
+
+// unescapePEM lets a PEM be given on one line with \n escapes, as .env
+// files and container settings often need.
+func unescapePEM(s string) string { return strings.ReplaceAll(s, `\n`, "\n") }
+
+// LoadDotEnv sets the variables of a .env file that are not already set in
+// the environment. A missing file is not an error.
+func LoadDotEnv(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, val, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok {
+			return fmt.Errorf("config: %s:%d: expected KEY=value", path, n)
+		}
+		key = strings.TrimSpace(key)
+		val = strings.TrimSpace(val)
+		if len(val) >= 2 && (val[0] == '"' || val[0] == '\'') && val[len(val)-1] == val[0] {
+			val = val[1 : len(val)-1]
+		}
+		if _, set := os.LookupEnv(key); !set {
+			os.Setenv(key, val)
+		}
+	}
+	return sc.Err()
+}
+
+// NewSecretKey returns a fresh secret key: sk_test_ (or sk_live_) and 48
+// random base62 characters.
+func NewSecretKey(live bool) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 48)
+	for i := range b {
+		var x [1]byte
+		for {
+			rand.Read(x[:])
+			if x[0] < 248 { // 248 = 4*62: no modulo bias
+				break
+			}
+		}
+		b[i] = alphabet[int(x[0])%62]
+	}
+	if live {
+		return "sk_live_" + string(b)
+	}
+	return "sk_test_" + string(b)
+}
+
+// NewEncryptionKey returns 32 random bytes in base64.
+func NewEncryptionKey() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// WriteDotEnv adds fresh secrets to the .env file at path for each of
+// CLERK_SECRET_KEY and CLERK_ENCRYPTION_KEY it does not define yet,
+// creating the file (mode 0600) if needed. It reports the names it added.
+func WriteDotEnv(path string, live bool) ([]string, error) {
+	existing := map[string]bool{}
+	if data, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, _, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok {
+				existing[strings.TrimSpace(k)] = true
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var lines, added []string
+	if !existing["CLERK_SECRET_KEY"] {
+		lines = append(lines, "CLERK_SECRET_KEY="+NewSecretKey(live))
+		added = append(added, "CLERK_SECRET_KEY")
+	}
+	if !existing["CLERK_ENCRYPTION_KEY"] {
+		lines = append(lines, "CLERK_ENCRYPTION_KEY="+NewEncryptionKey())
+		added = append(added, "CLERK_ENCRYPTION_KEY")
+	}
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	header := ""
+	if len(existing) == 0 {
+		header = "# Gatehouse secrets, generated by `gatehouse init`. Keep this file out of version control.\n"
+	}
+	if _, err := f.WriteString(header + strings.Join(lines, "\n") + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return added, f.Close()
+}

@@ -1,0 +1,238 @@
+package identity
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/auth/resource"
+)
+
+// FrontendAPI serves the JSON routes the browser script calls, under
+// /__clerk/v1. Every route authenticates by the __client cookie; the
+// router in front of it refuses cross-origin state changes.
+type FrontendAPI struct {
+	svc     *Service
+	limiter *Limiter
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// NewFrontendAPI returns the frontend API handler. Mount it with the
+// /__clerk/v1 prefix stripped.
+func NewFrontendAPI(svc *Service, limiter *Limiter, log *slog.Logger) *FrontendAPI {
+	f := &FrontendAPI{svc: svc, limiter: limiter, log: log, mux: http.NewServeMux()}
+	routes := []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{"GET", "/client", f.getClient},
+		{"POST", "/client/sign_ins", f.signIn},
+		{"POST", "/client/sign_ups", f.signUp},
+		{"POST", "/client/sessions/{sid}/tokens", f.token},
+		{"POST", "/client/sessions/{sid}/touch", f.touch},
+		{"POST", "/client/sessions/{sid}/end", f.end},
+		{"GET", "/jwks", f.jwks},
+	}
+	for _, rt := range routes {
+		f.mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+		allow := rt.method
+		f.mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			WriteError(w, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: "Method not allowed.", LongMessage: "This route accepts " + allow + " only."})
+		})
+	}
+	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, &Error{Status: http.StatusNotFound, Code: "resource_not_found",
+			Message: "Not found.", LongMessage: "No frontend API route matches this path."})
+	})
+	return f
+}
+
+func (f *FrontendAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	f.mux.ServeHTTP(w, r)
+}
+
+// fail writes err, logging it when it is not a user-facing refusal.
+func (f *FrontendAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if _, ok := AsError(err); !ok {
+		f.log.ErrorContext(r.Context(), "frontend API request failed", "path", r.URL.Path, "err", err)
+	}
+	WriteError(w, err)
+}
+
+func clientCookie(r *http.Request) string {
+	if c, err := r.Cookie(ClientCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// signedOut answers a request whose client cookie names no live session.
+func (f *FrontendAPI) signedOut(w http.ResponseWriter) {
+	f.svc.cookies.Clear(w)
+	WriteError(w, &Error{Status: http.StatusUnauthorized, Code: "authentication_invalid",
+		Message: "You are signed out.", LongMessage: "This browser has no active session."})
+}
+
+func (f *FrontendAPI) getClient(w http.ResponseWriter, r *http.Request) {
+	type sessionJSON struct {
+		*resource.Session
+		User *clientUser `json:"user"`
+	}
+	out := struct {
+		Object              string        `json:"object"`
+		ID                  *string       `json:"id"`
+		Sessions            []sessionJSON `json:"sessions"`
+		LastActiveSessionID *string       `json:"last_active_session_id"`
+	}{Object: "client", Sessions: []sessionJSON{}}
+	c, sessions, err := f.svc.ClientSessions(r.Context(), clientCookie(r))
+	if errors.Is(err, ErrSignedOut) {
+		WriteJSON(w, http.StatusOK, out)
+		return
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	out.ID = &c.ID
+	now := f.svc.now().UnixMilli()
+	for _, s := range sessions {
+		u, err := f.svc.store.GetUser(r.Context(), s.UserID)
+		if err != nil {
+			continue // deleted a moment ago: the session is gone with it
+		}
+		out.Sessions = append(out.Sessions, sessionJSON{
+			Session: resource.NewSession(s),
+			User:    &clientUser{User: resource.NewUser(u, false, now), OrganizationMemberships: []any{}},
+		})
+		if s.ID == c.LastActiveSessionID {
+			id := s.ID
+			out.LastActiveSessionID = &id
+		}
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+// clientUser is the user as the frontend API shows it: no private
+// metadata, and the user's organization memberships.
+type clientUser struct {
+	*resource.User
+	OrganizationMemberships []any `json:"organization_memberships"`
+}
+
+func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
+	if limited, wait := f.limiter.Limited(w, r); limited {
+		WriteError(w, ErrTooManyRequests(wait))
+		return
+	}
+	form, err := ReadForm(w, r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], clientCookie(r), r.Header.Get("Origin"))
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.svc.cookies.SetSignedIn(w, res)
+	WriteJSON(w, http.StatusOK, map[string]any{
+		"object": "sign_in", "status": "complete", "identifier": res.User.PrimaryEmail(),
+		"created_session_id": res.Session.ID,
+	})
+}
+
+func (f *FrontendAPI) signUp(w http.ResponseWriter, r *http.Request) {
+	if limited, wait := f.limiter.Limited(w, r); limited {
+		WriteError(w, ErrTooManyRequests(wait))
+		return
+	}
+	form, err := ReadForm(w, r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	res, err := f.svc.SignUp(r.Context(), SignUpInput{
+		EmailAddress: form["email_address"], Password: form["password"],
+		FirstName: form["first_name"], LastName: form["last_name"],
+	}, clientCookie(r), r.Header.Get("Origin"))
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.svc.cookies.SetSignedIn(w, res)
+	WriteJSON(w, http.StatusOK, map[string]any{
+		"object": "sign_up", "status": "complete", "email_address": res.User.PrimaryEmail(),
+		"created_user_id": res.User.ID, "created_session_id": res.Session.ID,
+	})
+}
+
+func (f *FrontendAPI) token(w http.ResponseWriter, r *http.Request) {
+	res, err := f.svc.TokenForClientSession(r.Context(), clientCookie(r), r.PathValue("sid"), r.Header.Get("Origin"))
+	if errors.Is(err, ErrSignedOut) {
+		f.signedOut(w)
+		return
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.svc.cookies.SetSession(w, res.Token)
+	WriteJSON(w, http.StatusOK, map[string]string{"object": "token", "jwt": res.Token})
+}
+
+// touch sets the session's active organization. Without organizations,
+// only null (the personal account) is a valid choice.
+func (f *FrontendAPI) touch(w http.ResponseWriter, r *http.Request) {
+	form, err := ReadForm(w, r)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	if org := form["active_organization_id"]; org != "" {
+		f.fail(w, r, &Error{Status: http.StatusNotFound, Code: "resource_not_found",
+			Message: "Organization not found.", LongMessage: "You are not a member of an organization with this id."})
+		return
+	}
+	res, err := f.svc.TokenForClientSession(r.Context(), clientCookie(r), r.PathValue("sid"), r.Header.Get("Origin"))
+	if errors.Is(err, ErrSignedOut) {
+		f.signedOut(w)
+		return
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.svc.cookies.SetSession(w, res.Token)
+	WriteJSON(w, http.StatusOK, resource.NewSession(res.Session))
+}
+
+func (f *FrontendAPI) end(w http.ResponseWriter, r *http.Request) {
+	sess, err := f.svc.EndClientSession(r.Context(), clientCookie(r), r.PathValue("sid"))
+	if errors.Is(err, ErrSignedOut) {
+		f.signedOut(w)
+		return
+	}
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	f.svc.cookies.Clear(w)
+	WriteJSON(w, http.StatusOK, resource.NewSession(sess))
+}
+
+func (f *FrontendAPI) jwks(w http.ResponseWriter, r *http.Request) {
+	JWKSHandler(f.svc.keys.JWKS).ServeHTTP(w, r)
+}
+
+// JWKSHandler serves the public signing keys as a JWKS document.
+func JWKSHandler(jwks func() []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Write(jwks())
+	})
+}

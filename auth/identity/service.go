@@ -1,0 +1,487 @@
+// Package identity is Gatehouse's identity server: sign-up, sign-in and
+// sign-out, sessions, the refresh of session tokens from the long-lived
+// client cookie, and the frontend API the browser script talks to.
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
+	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/auth/token"
+)
+
+// Config configures the identity service.
+type Config struct {
+	Issuer            string   // APP_URL: the iss of every token
+	AppOrigin         string   // the origin of APP_URL
+	AuthorizedParties []string // origins accepted in azp
+	TokenTTL          time.Duration
+	SessionMaxAge     time.Duration
+	MaxFailedSignIns  int           // consecutive failures that lock an account (default 10)
+	LockoutDuration   time.Duration // how long (default 1 h)
+}
+
+// Service signs people in and out and mints their session tokens.
+type Service struct {
+	cfg     Config
+	store   store.Store
+	keys    *token.Keyring
+	cookies *Cookies
+	hasher  *password.Hasher
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns the identity service.
+func New(cfg Config, st store.Store, keys *token.Keyring, cookies *Cookies, hasher *password.Hasher, log *slog.Logger) *Service {
+	if cfg.MaxFailedSignIns <= 0 {
+		cfg.MaxFailedSignIns = 10
+	}
+	if cfg.LockoutDuration <= 0 {
+		cfg.LockoutDuration = time.Hour
+	}
+	return &Service{cfg: cfg, store: st, keys: keys, cookies: cookies, hasher: hasher, log: log, now: time.Now}
+}
+
+// Cookies returns the cookie codec the service signs people in with.
+func (s *Service) Cookies() *Cookies { return s.cookies }
+
+// SignedIn is the outcome of a sign-in or sign-up: the user, the new
+// session and its first token. Set the cookies with [Cookies.SetSignedIn].
+type SignedIn struct {
+	User         *store.User
+	Session      *store.Session
+	Token        string
+	Claims       *token.Claims
+	clientCookie string
+}
+
+// Refreshed is a newly minted session token.
+type Refreshed struct {
+	Session *store.Session
+	Token   string
+	Claims  *token.Claims
+}
+
+// SignUpInput is what a visitor submits to create an account.
+type SignUpInput struct {
+	EmailAddress, Password, FirstName, LastName string
+}
+
+// NormalizeEmail trims and lower-cases an address; it returns "" when the
+// address is not a plain, valid email address.
+func NormalizeEmail(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"(),;:\\[]") {
+		return ""
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		return ""
+	}
+	return s
+}
+
+func checkName(param, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > 100 || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return "", paramFormat(param, "Names must be at most 100 characters, without control characters.")
+	}
+	return v, nil
+}
+
+// SignUp creates a user and signs them in on this browser. clientCookie is
+// the request's __client cookie value, if any.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput, clientCookie, origin string) (*SignedIn, error) {
+	if strings.TrimSpace(in.EmailAddress) == "" {
+		return nil, paramMissing("email_address")
+	}
+	email := NormalizeEmail(in.EmailAddress)
+	if email == "" {
+		return nil, paramFormat("email_address", "Enter a valid email address.")
+	}
+	if in.Password == "" {
+		return nil, paramMissing("password")
+	}
+	first, err := checkName("first_name", in.FirstName)
+	if err != nil {
+		return nil, err
+	}
+	last, err := checkName("last_name", in.LastName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.hasher.Check(in.Password, email, first, last, first+last); err != nil {
+		return nil, passwordError(err)
+	}
+	if _, err := s.store.GetUserByEmail(ctx, email); err == nil {
+		return nil, identifierExists()
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if errors.Is(err, password.ErrBusy) {
+		return nil, errBusy()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: sign-up: %w", err)
+	}
+	u, err := s.store.CreateUser(ctx, store.NewUser{Email: email, FirstName: first, LastName: last, PasswordHash: hash})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, identifierExists()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: sign-up: %w", err)
+	}
+	s.log.InfoContext(ctx, "user signed up", "user_id", u.ID)
+	return s.startSession(ctx, u, clientCookie, origin)
+}
+
+func identifierExists() *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "form_identifier_exists", Param: "email_address",
+		Message: "That email address is taken. Sign in instead, or use another.", LongMessage: "That email address is taken. Please try another."}
+}
+
+func passwordError(err error) *Error {
+	switch {
+	case errors.Is(err, password.ErrTooShort):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "form_password_length_too_short", Param: "password",
+			Message: err.Error(), LongMessage: err.Error()}
+	case errors.Is(err, password.ErrPwned):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "form_password_pwned", Param: "password",
+			Message: err.Error(), LongMessage: err.Error()}
+	default:
+		return paramFormat("password", err.Error())
+	}
+}
+
+// SignIn checks an email address and password and signs the user in.
+//
+// Unknown addresses and wrong passwords get the same error after the same
+// work (one argon2id hash). Ten consecutive failures lock the account for
+// an hour, counted in the store so every instance sees it; while locked,
+// even the right password is refused.
+func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, origin string) (*SignedIn, error) {
+	if strings.TrimSpace(identifier) == "" {
+		return nil, paramMissing("identifier")
+	}
+	if pw == "" {
+		return nil, paramMissing("password")
+	}
+	var u *store.User
+	if email := NormalizeEmail(identifier); email != "" {
+		found, err := s.store.GetUserByEmail(ctx, email)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("identity: sign-in: %w", err)
+		}
+		u = found
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := s.hasher.Verify(ctx, pw, hash)
+	if errors.Is(err, password.ErrBusy) {
+		return nil, errBusy()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: sign-in: %w", err)
+	}
+	if u == nil {
+		return nil, errInvalidCredentials
+	}
+	now := s.now()
+	if u.LockedUntil > now.UnixMilli() {
+		return nil, errLocked(time.Duration(u.LockedUntil-now.UnixMilli()) * time.Millisecond)
+	}
+	if !ok || u.Banned {
+		f, err := s.store.RecordSignInFailure(ctx, u.ID, s.cfg.MaxFailedSignIns, s.cfg.LockoutDuration)
+		if err != nil {
+			return nil, fmt.Errorf("identity: sign-in: %w", err)
+		}
+		if f.LockedUntil > now.UnixMilli() {
+			s.log.WarnContext(ctx, "account locked after failed sign-ins", "user_id", u.ID, "failures", f.Failures)
+			return nil, errLocked(time.Duration(f.LockedUntil-now.UnixMilli()) * time.Millisecond)
+		}
+		return nil, errInvalidCredentials
+	}
+	if err := s.store.RecordSignIn(ctx, u.ID); err != nil {
+		return nil, fmt.Errorf("identity: sign-in: %w", err)
+	}
+	s.log.InfoContext(ctx, "user signed in", "user_id", u.ID)
+	return s.startSession(ctx, u, clientCookie, origin)
+}
+
+// startSession creates a session for u on this browser. The client keeps
+// its id when the request carried a valid client cookie, but always gets a
+// new secret, so a planted cookie is worthless after sign-in.
+func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie, origin string) (*SignedIn, error) {
+	clientID := ""
+	if c, err := s.client(ctx, clientCookie); err == nil {
+		clientID = c.ID
+	}
+	if clientID == "" {
+		clientID = randid.New("client")
+	}
+	secret := randid.Base62(43) // 256 bits
+	now := s.now().UnixMilli()
+	sess := &store.Session{
+		ID: randid.New("sess"), ClientID: clientID, UserID: u.ID, Status: store.SessionActive,
+		FactorVerifiedAt: now, ExpireAt: now + s.cfg.SessionMaxAge.Milliseconds(), LastActiveAt: now,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if err := s.store.CreateSession(ctx, store.Client{ID: clientID, SecretHash: sum[:]}, *sess); err != nil {
+		return nil, fmt.Errorf("identity: create session: %w", err)
+	}
+	tok, claims, err := s.mint(sess, origin)
+	if err != nil {
+		return nil, err
+	}
+	cookie, err := s.cookies.encodeClient(clientValue{ID: clientID, Secret: secret})
+	if err != nil {
+		return nil, err
+	}
+	return &SignedIn{User: u, Session: sess, Token: tok, Claims: claims, clientCookie: cookie}, nil
+}
+
+// client decodes the client cookie and checks its secret against the store.
+func (s *Service) client(ctx context.Context, cookie string) (*store.Client, error) {
+	if cookie == "" {
+		return nil, ErrSignedOut
+	}
+	id, secret, err := s.cookies.DecodeClient(cookie)
+	if err != nil {
+		return nil, ErrSignedOut
+	}
+	c, err := s.store.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrSignedOut
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: load client: %w", err)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], c.SecretHash) != 1 {
+		return nil, ErrSignedOut
+	}
+	return c, nil
+}
+
+// liveSession loads session id and checks that it can still mint tokens:
+// active or pending, within its lifetime, its user present and not banned.
+// A session found past its lifetime is marked expired.
+func (s *Service) liveSession(ctx context.Context, id string) (*store.Session, error) {
+	sess, err := s.store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrSignedOut
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: load session: %w", err)
+	}
+	if sess.Status != store.SessionActive && sess.Status != store.SessionPending {
+		return nil, ErrSignedOut
+	}
+	if sess.ExpireAt <= s.now().UnixMilli() {
+		if _, err := s.store.EndSession(ctx, sess.ID, store.SessionExpired); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("identity: expire session: %w", err)
+		}
+		return nil, ErrSignedOut
+	}
+	u, err := s.store.GetUser(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrSignedOut
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: load user: %w", err)
+	}
+	if u.Banned {
+		return nil, ErrSignedOut
+	}
+	return sess, nil
+}
+
+// Refresh mints a new session token for the browser holding clientCookie.
+// It returns ErrSignedOut when the browser has no live session; the
+// caller then clears its cookies.
+func (s *Service) Refresh(ctx context.Context, clientCookie, origin string) (*Refreshed, error) {
+	c, err := s.client(ctx, clientCookie)
+	if err != nil {
+		return nil, err
+	}
+	if c.LastActiveSessionID == "" {
+		return nil, ErrSignedOut
+	}
+	return s.refresh(ctx, c.LastActiveSessionID, origin)
+}
+
+func (s *Service) refresh(ctx context.Context, sid, origin string) (*Refreshed, error) {
+	sess, err := s.liveSession(ctx, sid)
+	if err != nil {
+		return nil, err
+	}
+	tok, claims, err := s.mint(sess, origin)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.TouchSession(ctx, sess.ID, s.now().UnixMilli()); err != nil {
+		s.log.WarnContext(ctx, "could not record session activity", "session_id", sess.ID, "err", err)
+	}
+	return &Refreshed{Session: sess, Token: tok, Claims: claims}, nil
+}
+
+// TokenForClientSession mints a token for session sid, which must belong
+// to the browser holding clientCookie (the frontend API's tokens route).
+func (s *Service) TokenForClientSession(ctx context.Context, clientCookie, sid, origin string) (*Refreshed, error) {
+	if _, err := s.clientSession(ctx, clientCookie, sid); err != nil {
+		return nil, err
+	}
+	return s.refresh(ctx, sid, origin)
+}
+
+// MintSessionToken mints a fresh token for a live session (the server-side
+// GetToken with SkipCache). A session revoked since is an error.
+func (s *Service) MintSessionToken(ctx context.Context, sid, azp string) (string, error) {
+	r, err := s.refresh(ctx, sid, azp)
+	if err != nil {
+		return "", err
+	}
+	return r.Token, nil
+}
+
+func (s *Service) clientSession(ctx context.Context, clientCookie, sid string) (*store.Session, error) {
+	c, err := s.client(ctx, clientCookie)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.GetSession(ctx, sid)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.ClientID != c.ID) {
+		return nil, errSessionNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: load session: %w", err)
+	}
+	return sess, nil
+}
+
+func errSessionNotFound() *Error {
+	return &Error{Status: http.StatusNotFound, Code: "resource_not_found", Message: "Session not found.",
+		LongMessage: "No session with this id belongs to this browser."}
+}
+
+// SignOut ends the browser's live sessions. Signing out twice is not an error.
+func (s *Service) SignOut(ctx context.Context, clientCookie string) error {
+	c, err := s.client(ctx, clientCookie)
+	if errors.Is(err, ErrSignedOut) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sessions, err := s.store.ListSessions(ctx, store.SessionFilter{ClientID: c.ID})
+	if err != nil {
+		return fmt.Errorf("identity: sign-out: %w", err)
+	}
+	for _, sess := range sessions {
+		if sess.Status == store.SessionActive || sess.Status == store.SessionPending {
+			if err := s.endSession(ctx, sess); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// EndClientSession ends session sid of the browser holding clientCookie.
+func (s *Service) EndClientSession(ctx context.Context, clientCookie, sid string) (*store.Session, error) {
+	sess, err := s.clientSession(ctx, clientCookie, sid)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Status != store.SessionActive && sess.Status != store.SessionPending {
+		return sess, nil
+	}
+	if err := s.endSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return s.store.GetSession(ctx, sid)
+}
+
+func (s *Service) endSession(ctx context.Context, sess *store.Session) error {
+	if _, err := s.store.EndSession(ctx, sess.ID, store.SessionEnded); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("identity: end session: %w", err)
+	}
+	s.log.InfoContext(ctx, "session ended", "session_id", sess.ID, "user_id", sess.UserID)
+	return nil
+}
+
+// ClientSessions returns the live sessions of the browser holding
+// clientCookie, each with its user (the frontend API's client resource).
+func (s *Service) ClientSessions(ctx context.Context, clientCookie string) (*store.Client, []*store.Session, error) {
+	c, err := s.client(ctx, clientCookie)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := s.store.ListSessions(ctx, store.SessionFilter{ClientID: c.ID})
+	if err != nil {
+		return nil, nil, fmt.Errorf("identity: list sessions: %w", err)
+	}
+	live := slices.DeleteFunc(all, func(x *store.Session) bool {
+		return (x.Status != store.SessionActive && x.Status != store.SessionPending) || x.ExpireAt <= s.now().UnixMilli()
+	})
+	return c, live, nil
+}
+
+// mint signs a session token for sess.
+func (s *Service) mint(sess *store.Session, origin string) (string, *token.Claims, error) {
+	now := s.now()
+	ttl := int64((s.cfg.TokenTTL + time.Second - 1) / time.Second)
+	c := &token.Claims{
+		Issuer:          s.cfg.Issuer,
+		Subject:         sess.UserID,
+		SessionID:       sess.ID,
+		IssuedAt:        now.Unix(),
+		NotBefore:       now.Unix() - 5,
+		Expiry:          now.Unix() + ttl,
+		ID:              randid.Base62(20),
+		Version:         2,
+		AuthorizedParty: s.azp(origin),
+		Status:          sess.Status,
+		FVA:             []int{int(now.UnixMilli()-sess.FactorVerifiedAt) / 60000, -1},
+	}
+	if len(sess.Actor) > 0 {
+		var a token.Actor
+		if err := json.Unmarshal(sess.Actor, &a); err == nil && a.Subject != "" {
+			c.Actor = &a
+		}
+	}
+	tok, err := s.keys.SignSession(c)
+	if err != nil {
+		return "", nil, fmt.Errorf("identity: mint session token: %w", err)
+	}
+	return tok, c, nil
+}
+
+// azp is the origin that minted the token when it is an authorized party,
+// otherwise the application's own origin.
+func (s *Service) azp(origin string) string {
+	if origin != "" && slices.Contains(s.cfg.AuthorizedParties, origin) {
+		return origin
+	}
+	return s.cfg.AppOrigin
+}

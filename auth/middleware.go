@@ -1,0 +1,158 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/token"
+)
+
+// Options configure the [Middleware].
+type Options struct {
+	// SecretKey is the instance secret (CLERK_SECRET_KEY). GetAuth refuses
+	// to work without it.
+	SecretKey string
+	// Verifier checks session tokens.
+	Verifier *token.Verifier
+	// Identity refreshes session tokens from the client cookie and mints
+	// new ones. Nil in verify-only mode: no refresh, no minting.
+	Identity *identity.Service
+	// Client is the backend client handed to handlers via [ClerkClient].
+	Client *Client
+	// Redirects checks redirect_url values and builds sign-in redirects.
+	Redirects *Redirects
+	// Forbidden renders the 403 page for page requests that are signed in
+	// but not allowed. Nil means a plain page.
+	Forbidden http.Handler
+	Logger    *slog.Logger
+}
+
+type stateKey struct{}
+
+// requestState is what the middleware resolved for one request.
+type requestState struct {
+	opts      *Options
+	presented TokenType // the kind of token the request carried
+	claims    *token.Claims
+	tok       string
+	reason    string
+
+	once sync.Once
+	auth *Auth // the default GetAuth result, built once
+}
+
+// Middleware resolves who is calling and stores it in the request context
+// for [GetAuth]; it never rejects a request (use [Protect] for that).
+//
+//  1. An Authorization header decides when present: a Bearer token (or a
+//     bare token) is verified and cookies are ignored. Tokens starting
+//     mt_, ak_ or oat_ are machine tokens. No refresh on this path.
+//  2. Otherwise a __session cookie that verifies signs the request in.
+//  3. Otherwise, when a __client cookie is present, the token is refreshed
+//     inline: a live session gets a new __session cookie and the request
+//     continues signed in; a session that is over has both cookies
+//     cleared. This replaces Clerk's handshake redirect.
+//  4. Otherwise the request is signed out.
+//
+// Signed-out responses carry X-Clerk-Auth-Status and X-Clerk-Auth-Reason.
+func Middleware(o Options) func(http.Handler) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts := &o
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st := &requestState{opts: opts, presented: SessionToken}
+			st.resolve(w, r)
+			if st.claims == nil {
+				w.Header().Set("X-Clerk-Auth-Status", "signed-out")
+				w.Header().Set("X-Clerk-Auth-Reason", st.reason)
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		})
+	}
+}
+
+func (st *requestState) resolve(w http.ResponseWriter, r *http.Request) {
+	o := st.opts
+	if tok, ok := bearerToken(r); ok {
+		st.presented = tokenTypeOf(tok)
+		if st.presented != SessionToken {
+			// Machine tokens are verified by their own stores; none is
+			// issued by this instance yet, so none is valid.
+			st.reason = token.ReasonInvalid
+			return
+		}
+		st.verify(tok)
+		return
+	}
+	if c, err := r.Cookie(identity.SessionCookie); err == nil && c.Value != "" {
+		if st.verify(c.Value) {
+			return
+		}
+	} else {
+		st.reason = "session-token-missing"
+	}
+	client, err := r.Cookie(identity.ClientCookie)
+	if err != nil || client.Value == "" || o.Identity == nil {
+		return
+	}
+	res, err := o.Identity.Refresh(r.Context(), client.Value, r.Header.Get("Origin"))
+	switch {
+	case errors.Is(err, identity.ErrSignedOut):
+		o.Identity.Cookies().Clear(w)
+		st.reason = "session-ended"
+	case err != nil:
+		// The store is unreachable: stay signed out for this request but
+		// keep the cookies, the session may well be alive.
+		o.Logger.ErrorContext(r.Context(), "session refresh failed", "err", err)
+		st.reason = "refresh-failed"
+	default:
+		o.Identity.Cookies().SetSession(w, res.Token)
+		st.claims, st.tok, st.reason = res.Claims, res.Token, ""
+	}
+}
+
+func (st *requestState) verify(tok string) bool {
+	c, err := st.opts.Verifier.Verify(tok)
+	if err != nil {
+		st.reason = token.Reason(err)
+		return false
+	}
+	st.claims, st.tok, st.reason = c, tok, ""
+	return true
+}
+
+// bearerToken returns the token of an Authorization header: "Bearer X",
+// or a bare "X" without a scheme. Other schemes are not ours.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, rest, found := strings.Cut(h, " ")
+	if !found {
+		return h, true
+	}
+	if strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(rest), true
+	}
+	return "", false
+}
+
+func tokenTypeOf(tok string) TokenType {
+	switch {
+	case strings.HasPrefix(tok, "mt_"):
+		return M2MToken
+	case strings.HasPrefix(tok, "ak_"):
+		return APIKey
+	case strings.HasPrefix(tok, "oat_"):
+		return OAuthToken
+	}
+	return SessionToken
+}

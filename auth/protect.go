@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// PendingTaskURL is where a pending session is sent by [Protect].
+const PendingTaskURL = "/sign-in/tasks/choose-organization"
+
+// ProtectOption adds a requirement to [Protect] and [Require].
+type ProtectOption func(*protectConfig)
+
+type protectConfig struct {
+	has       HasParams
+	condition func(*Auth) bool
+}
+
+// WithRole requires a role in the active organization ("admin" or
+// "org:admin").
+func WithRole(role string) ProtectOption { return func(c *protectConfig) { c.has.Role = role } }
+
+// WithPermission requires a permission in the active organization.
+func WithPermission(p string) ProtectOption {
+	return func(c *protectConfig) { c.has.Permission = p }
+}
+
+// WithCondition requires cond to hold for the signed-in user.
+func WithCondition(cond func(*Auth) bool) ProtectOption {
+	return func(c *protectConfig) { c.condition = cond }
+}
+
+// Protect returns middleware that lets a request through only when it is
+// signed in with an active (not pending) session that meets every option.
+//
+// Page requests (Sec-Fetch-Dest: document, or an Accept header starting
+// text/html) that are signed out get a 307 to the sign-in page with
+// redirect_url set to this URL; pending sessions a 307 to the task page;
+// signed-in requests that are not allowed the 403 page. Other requests get
+// 401 {"error":"Unauthorized"} or 403 {"error":"Forbidden"}.
+func Protect(opts ...ProtectOption) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if Require(w, r, opts...) != nil {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// ProtectIf is [Protect] for the requests match selects (see
+// [RouteMatcher]); the others pass untouched.
+func ProtectIf(match func(*http.Request) bool, opts ...ProtectOption) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		protected := Protect(opts...)(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if match(r) {
+				protected.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Require is the check of [Protect] for use inside a handler: it returns
+// the auth state when the request is allowed, and otherwise writes the
+// refusal and returns nil.
+func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Auth {
+	var cfg protectConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := GetAuth(r)
+	if err != nil {
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return nil
+	}
+	page := IsPageRequest(r)
+	st := r.Context().Value(stateKey{}).(*requestState)
+	switch {
+	case !a.IsAuthenticated:
+		if page && st.opts.Redirects != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, st.opts.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
+			return nil
+		}
+		writeJSONError(w, http.StatusUnauthorized, "Unauthorized")
+		return nil
+	case a.SessionStatus == "pending":
+		if page {
+			http.Redirect(w, r, PendingTaskURL, http.StatusTemporaryRedirect)
+			return nil
+		}
+		writeJSONError(w, http.StatusUnauthorized, "Unauthorized")
+		return nil
+	}
+	allowed := true
+	if cfg.has != (HasParams{}) {
+		allowed = a.Has(cfg.has)
+	}
+	if allowed && cfg.condition != nil {
+		allowed = cfg.condition(a)
+	}
+	if allowed {
+		return a
+	}
+	if page {
+		if st.opts.Forbidden != nil {
+			st.opts.Forbidden.ServeHTTP(w, r)
+			return nil
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte("<!doctype html><title>Forbidden</title><h1>403 Forbidden</h1><p>You do not have access to this page.</p>"))
+		return nil
+	}
+	writeJSONError(w, http.StatusForbidden, "Forbidden")
+	return nil
+}
+
+// IsPageRequest reports whether r is a browser navigation to a page.
+func IsPageRequest(r *http.Request) bool {
+	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" {
+		return d == "document" || d == "iframe"
+	}
+	return strings.HasPrefix(r.Header.Get("Accept"), "text/html")
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write([]byte(`{"error":"` + msg + `"}`))
+}
+
+// RouteMatcher returns a function reporting whether a request's path
+// matches any of the patterns, for [ProtectIf].
+//
+// Patterns use Clerk's syntax (path-to-regexp v6): a pattern must match
+// the whole path, case-insensitively, with an optional trailing slash;
+// "(.*)" matches any run of characters, including none and including
+// slashes. So "/dashboard(.*)" matches "/dashboard", "/Dashboard/",
+// "/dashboard/settings" and also "/dashboardx", exactly as in Clerk; write
+// "/dashboard", "/dashboard/(.*)" to stop at the segment boundary. Query
+// strings are ignored. Any other character matches itself.
+func RouteMatcher(patterns ...string) func(*http.Request) bool {
+	res := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		res[i] = compileRoute(p)
+	}
+	return func(r *http.Request) bool {
+		for _, re := range res {
+			if re.MatchString(r.URL.Path) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func compileRoute(p string) *regexp.Regexp {
+	parts := strings.Split(strings.TrimSuffix(p, "/"), "(.*)")
+	for i := range parts {
+		parts[i] = regexp.QuoteMeta(parts[i])
+	}
+	return regexp.MustCompile("(?i)^" + strings.Join(parts, ".*") + "/?$")
+}

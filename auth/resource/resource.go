@@ -1,0 +1,181 @@
+// Package resource holds the JSON shapes of Gatehouse's resources, which
+// follow Clerk's Backend API (snake_case keys, an "object" discriminator,
+// timestamps in Unix milliseconds). The same shapes appear in the backend
+// client, the frontend API and the SSR state.
+package resource
+
+import (
+	"encoding/json"
+
+	"github.com/gatehouse-dev/gatehouse/auth/store"
+)
+
+// User is Clerk's User resource.
+type User struct {
+	Object                  string          `json:"object"`
+	ID                      string          `json:"id"`
+	Username                *string         `json:"username"`
+	FirstName               *string         `json:"first_name"`
+	LastName                *string         `json:"last_name"`
+	ImageURL                string          `json:"image_url"`
+	HasImage                bool            `json:"has_image"`
+	PrimaryEmailAddressID   *string         `json:"primary_email_address_id"`
+	PrimaryPhoneNumberID    *string         `json:"primary_phone_number_id"`
+	PasswordEnabled         bool            `json:"password_enabled"`
+	TwoFactorEnabled        bool            `json:"two_factor_enabled"`
+	EmailAddresses          []EmailAddress  `json:"email_addresses"`
+	PhoneNumbers            []any           `json:"phone_numbers"`
+	ExternalAccounts        []any           `json:"external_accounts"`
+	PublicMetadata          json.RawMessage `json:"public_metadata"`
+	PrivateMetadata         json.RawMessage `json:"private_metadata,omitempty"`
+	UnsafeMetadata          json.RawMessage `json:"unsafe_metadata"`
+	Banned                  bool            `json:"banned"`
+	Locked                  bool            `json:"locked"`
+	LockoutExpiresInSeconds *int64          `json:"lockout_expires_in_seconds"`
+	LastSignInAt            *int64          `json:"last_sign_in_at"`
+	CreatedAt               int64           `json:"created_at"`
+	UpdatedAt               int64           `json:"updated_at"`
+}
+
+// FullName returns "First Last", trimmed.
+func (u *User) FullName() string {
+	name := deref(u.FirstName)
+	if l := deref(u.LastName); l != "" {
+		if name != "" {
+			name += " "
+		}
+		name += l
+	}
+	return name
+}
+
+// PrimaryEmailAddress returns the primary email address, or "".
+func (u *User) PrimaryEmailAddress() string {
+	for _, e := range u.EmailAddresses {
+		if u.PrimaryEmailAddressID != nil && e.ID == *u.PrimaryEmailAddressID {
+			return e.EmailAddress
+		}
+	}
+	return ""
+}
+
+// EmailAddress is Clerk's EmailAddress resource.
+type EmailAddress struct {
+	Object       string       `json:"object"`
+	ID           string       `json:"id"`
+	EmailAddress string       `json:"email_address"`
+	Reserved     bool         `json:"reserved"`
+	Verification Verification `json:"verification"`
+	LinkedTo     []any        `json:"linked_to"`
+	CreatedAt    int64        `json:"created_at"`
+	UpdatedAt    int64        `json:"updated_at"`
+}
+
+// Verification is the verification state of an identifier.
+type Verification struct {
+	Status   string `json:"status"`
+	Strategy string `json:"strategy"`
+}
+
+// Session is Clerk's Session resource.
+type Session struct {
+	Object                   string          `json:"object"`
+	ID                       string          `json:"id"`
+	ClientID                 string          `json:"client_id"`
+	UserID                   string          `json:"user_id"`
+	Status                   string          `json:"status"`
+	LastActiveOrganizationID *string         `json:"last_active_organization_id"`
+	Actor                    json.RawMessage `json:"actor"`
+	LastActiveAt             int64           `json:"last_active_at"`
+	ExpireAt                 int64           `json:"expire_at"`
+	AbandonAt                int64           `json:"abandon_at"`
+	CreatedAt                int64           `json:"created_at"`
+	UpdatedAt                int64           `json:"updated_at"`
+}
+
+// NewUser converts a stored user. With private false, private_metadata is
+// left out, as on every surface a browser can read.
+func NewUser(u *store.User, private bool, now int64) *User {
+	out := &User{
+		Object:           "user",
+		ID:               u.ID,
+		FirstName:        optional(u.FirstName),
+		LastName:         optional(u.LastName),
+		PasswordEnabled:  u.PasswordHash != "",
+		EmailAddresses:   make([]EmailAddress, 0, len(u.EmailAddresses)),
+		PhoneNumbers:     []any{},
+		ExternalAccounts: []any{},
+		PublicMetadata:   orEmpty(u.PublicMetadata),
+		UnsafeMetadata:   orEmpty(u.UnsafeMetadata),
+		Banned:           u.Banned,
+		CreatedAt:        u.CreatedAt,
+		UpdatedAt:        u.UpdatedAt,
+	}
+	if private {
+		out.PrivateMetadata = orEmpty(u.PrivateMetadata)
+	}
+	if u.PrimaryEmailAddressID != "" {
+		id := u.PrimaryEmailAddressID
+		out.PrimaryEmailAddressID = &id
+	}
+	if u.LastSignInAt > 0 {
+		t := u.LastSignInAt
+		out.LastSignInAt = &t
+	}
+	if u.LockedUntil > now {
+		out.Locked = true
+		secs := (u.LockedUntil - now + 999) / 1000
+		out.LockoutExpiresInSeconds = &secs
+	}
+	for _, e := range u.EmailAddresses {
+		out.EmailAddresses = append(out.EmailAddresses, EmailAddress{
+			Object: "email_address", ID: e.ID, EmailAddress: e.Email,
+			Verification: Verification{Status: verificationStatus(e.Verified), Strategy: "admin"},
+			LinkedTo:     []any{}, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		})
+	}
+	return out
+}
+
+// NewSession converts a stored session.
+func NewSession(s *store.Session) *Session {
+	out := &Session{
+		Object: "session", ID: s.ID, ClientID: s.ClientID, UserID: s.UserID, Status: s.Status,
+		LastActiveOrganizationID: optional(s.LastActiveOrganizationID),
+		Actor:                    json.RawMessage("null"),
+		LastActiveAt:             s.LastActiveAt, ExpireAt: s.ExpireAt, AbandonAt: s.ExpireAt,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+	if len(s.Actor) > 0 {
+		out.Actor = s.Actor
+	}
+	return out
+}
+
+func verificationStatus(ok bool) string {
+	if ok {
+		return "verified"
+	}
+	return "unverified"
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func orEmpty(m []byte) json.RawMessage {
+	if len(m) == 0 {
+		return json.RawMessage("{}")
+	}
+	return json.RawMessage(m)
+}

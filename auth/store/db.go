@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the SQL implementation of [Store].
+//
+// SQLite allows one writer at a time. DB keeps two pools over the same file:
+// a single-connection writer whose transactions begin IMMEDIATE (so two
+// writers queue on busy_timeout instead of failing with "database is
+// locked" when one upgrades a read lock), and a reader pool that WAL lets
+// run beside it.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+var _ Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database named by a DATABASE_URL
+// value such as "sqlite:data/gatehouse.db", and applies pending migrations.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	path, ok := strings.CutPrefix(databaseURL, "sqlite:")
+	if !ok {
+		if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+			return nil, errors.New("store: PostgreSQL is not supported by this build yet; use a sqlite: DATABASE_URL")
+		}
+		return nil, fmt.Errorf("store: DATABASE_URL must start with sqlite: (got a value with another scheme)")
+	}
+	path = strings.TrimPrefix(path, "//")
+	if path == "" {
+		return nil, errors.New("store: DATABASE_URL names no file")
+	}
+	if path != ":memory:" {
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: create database directory: %w", err)
+			}
+		}
+	}
+	// synchronous(FULL): an acknowledged write survives power loss as well
+	// as kill -9; sign-in and refresh are bound by RSA and argon2id, not by
+	// the fsync.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open writer: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open readers: %w", err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	db := &DB{write: write, read: read}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	dir, err := fs.Sub(migrations, "migrations/sqlite")
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.write, dir)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// CheckIntegrity runs SQLite's integrity and foreign-key checks and returns
+// an error describing the first problem found.
+func (db *DB) CheckIntegrity(ctx context.Context) error {
+	var res string
+	if err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return fmt.Errorf("store: integrity_check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("store: integrity_check: %s", res)
+	}
+	rows, err := db.read.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("store: foreign_key_check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return errors.New("store: foreign_key_check found violations")
+	}
+	return rows.Err()
+}
+
+// tx runs fn in a write transaction and commits it when fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// isUniqueViolation reports whether err is a uniqueness failure.
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func orEmptyObject(m []byte) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	return string(m)
+}

@@ -1,0 +1,206 @@
+// Package store keeps Gatehouse's state: users and their email addresses,
+// clients (browsers), sessions, signing keys and the example app's items.
+//
+// The [Store] interface is what the rest of Gatehouse depends on; [DB] is its
+// SQL implementation, backed by SQLite (modernc.org/sqlite, no cgo). Every
+// query is written with $N placeholders and portable SQL so a PostgreSQL
+// dialect can share it. Timestamps are Unix milliseconds.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors callers branch on. Wrapped errors keep them reachable with errors.Is.
+var (
+	// ErrNotFound means the row does not exist (or is not the caller's).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a uniqueness rule refused the write (an email
+	// address already taken, for example).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Session statuses, as Clerk names them.
+const (
+	SessionActive    = "active"
+	SessionPending   = "pending"
+	SessionEnded     = "ended"
+	SessionRevoked   = "revoked"
+	SessionExpired   = "expired"
+	SessionRemoved   = "removed"
+	SessionAbandoned = "abandoned"
+)
+
+// User is a person who can sign in.
+type User struct {
+	ID                    string
+	FirstName             string
+	LastName              string
+	PasswordHash          string
+	PublicMetadata        json.RawMessage
+	PrivateMetadata       json.RawMessage
+	UnsafeMetadata        json.RawMessage
+	Banned                bool
+	FailedSignIns         int
+	LockedUntil           int64 // ms; 0 when not locked
+	LastSignInAt          int64 // ms; 0 when never
+	CreatedAt, UpdatedAt  int64
+	EmailAddresses        []EmailAddress
+	PrimaryEmailAddressID string
+}
+
+// PrimaryEmail returns the user's primary email address, or "".
+func (u *User) PrimaryEmail() string {
+	for _, e := range u.EmailAddresses {
+		if e.ID == u.PrimaryEmailAddressID {
+			return e.Email
+		}
+	}
+	return ""
+}
+
+// EmailAddress is one of a user's email addresses.
+type EmailAddress struct {
+	ID                   string
+	UserID               string
+	Email                string
+	Verified             bool
+	CreatedAt, UpdatedAt int64
+}
+
+// NewUser holds what [Store.CreateUser] needs.
+type NewUser struct {
+	Email        string // already normalised by the caller
+	FirstName    string
+	LastName     string
+	PasswordHash string
+	// Metadata default to {} when nil.
+	PublicMetadata, PrivateMetadata, UnsafeMetadata json.RawMessage
+}
+
+// UserUpdate changes the non-nil fields of a user.
+type UserUpdate struct {
+	FirstName, LastName *string
+	PasswordHash        *string
+	PublicMetadata      json.RawMessage
+	PrivateMetadata     json.RawMessage
+	UnsafeMetadata      json.RawMessage
+}
+
+// MetadataPatch holds JSON objects to merge into a user's metadata; nil
+// leaves that metadata unchanged.
+type MetadataPatch struct {
+	Public, Private, Unsafe json.RawMessage
+}
+
+// UserFilter selects users for [Store.ListUsers].
+type UserFilter struct {
+	Emails []string // exact, normalised addresses
+	Query  string   // substring of email, first or last name
+	Limit  int      // 1..500; 0 means 10
+	Offset int
+}
+
+// Client is one browser, identified by the __client cookie.
+type Client struct {
+	ID                   string
+	SecretHash           []byte // SHA-256 of the cookie's secret
+	LastActiveSessionID  string
+	CreatedAt, UpdatedAt int64
+}
+
+// Session is a signed-in user on a client.
+type Session struct {
+	ID                       string
+	ClientID                 string
+	UserID                   string
+	Status                   string
+	LastActiveOrganizationID string
+	Actor                    json.RawMessage // nil unless impersonating
+	FactorVerifiedAt         int64
+	ExpireAt                 int64
+	LastActiveAt             int64
+	CreatedAt, UpdatedAt     int64
+}
+
+// SessionFilter selects sessions for [Store.ListSessions]. Empty fields match all.
+type SessionFilter struct {
+	UserID, ClientID, Status string
+	Limit, Offset            int
+}
+
+// SigningKey is an RSA key that signs session tokens. The private key is
+// stored encrypted; the store never sees it in the clear.
+type SigningKey struct {
+	KID                 string
+	EncryptedPrivateKey []byte
+	CreatedAt           int64
+	RetiredAt           int64 // 0 while in use
+}
+
+// Item is a row of the example API's per-user resource.
+type Item struct {
+	ID        string
+	UserID    string
+	Name      string
+	CreatedAt int64
+}
+
+// SignInFailure is the outcome of recording a failed password attempt.
+type SignInFailure struct {
+	Failures    int
+	LockedUntil int64 // ms; 0 when the account is not locked
+}
+
+// Store is Gatehouse's persistent state. Implementations are safe for
+// concurrent use.
+type Store interface {
+	Ping(ctx context.Context) error
+
+	CreateUser(ctx context.Context, u NewUser) (*User, error)
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, error)
+	// MergeUserMetadata deep-merges the patches into the user's metadata
+	// in one transaction; a null value deletes its key.
+	MergeUserMetadata(ctx context.Context, id string, p MetadataPatch) (*User, error)
+	DeleteUser(ctx context.Context, id string) error
+	// SetUserBanned bans or unbans a user; banning also revokes every
+	// active or pending session of the user in the same transaction.
+	SetUserBanned(ctx context.Context, id string, banned bool) (*User, error)
+	// RecordSignInFailure counts one failed attempt and locks the account
+	// for lockFor once the count reaches maxFailures.
+	RecordSignInFailure(ctx context.Context, userID string, maxFailures int, lockFor time.Duration) (SignInFailure, error)
+	// RecordSignIn resets the failure count and stamps last_sign_in_at.
+	RecordSignIn(ctx context.Context, userID string) error
+
+	// CreateSession stores a new client when c.ID is new, or rotates the
+	// secret of the existing client c.ID, ends the client's other live
+	// sessions, and inserts s, all in one transaction.
+	CreateSession(ctx context.Context, c Client, s Session) error
+	GetClient(ctx context.Context, id string) (*Client, error)
+	GetSession(ctx context.Context, id string) (*Session, error)
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
+	// EndSession moves a live (active or pending) session to status.
+	// It returns ErrNotFound when the session is unknown or already over.
+	EndSession(ctx context.Context, id, status string) (*Session, error)
+	// TouchSession records activity (last_active_at) on a live session.
+	TouchSession(ctx context.Context, id string, at int64) error
+
+	// SigningKeys lists every key not yet retired, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// InsertSigningKey stores a new key unless one with kid exists.
+	InsertSigningKey(ctx context.Context, k SigningKey) error
+
+	ListItems(ctx context.Context, userID string) ([]Item, error)
+	CreateItem(ctx context.Context, userID, name string) (*Item, error)
+	// DeleteItem deletes the user's item; ErrNotFound when it is not theirs.
+	DeleteItem(ctx context.Context, userID, id string) error
+}
+
+// Now returns the current time in Unix milliseconds, the store's unit.
+func Now() int64 { return time.Now().UnixMilli() }

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
+)
+
+const userColumns = `id, first_name, last_name, password_hash, public_metadata, private_metadata,
+	unsafe_metadata, banned, failed_sign_ins, locked_until, last_sign_in_at, created_at, updated_at`
+
+type rowScanner interface{ Scan(...any) error }
+
+func scanUser(row rowScanner) (*User, error) {
+	var u User
+	var pub, priv, unsafe string
+	var banned int
+	err := row.Scan(&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &pub, &priv, &unsafe,
+		&banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	u.PublicMetadata, u.PrivateMetadata, u.UnsafeMetadata = []byte(pub), []byte(priv), []byte(unsafe)
+	u.Banned = banned != 0
+	return &u, nil
+}
+
+// loadEmails fills u's email addresses from q (a pool or a transaction).
+func loadEmails(ctx context.Context, q queryer, u *User) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, user_id, email, is_primary, verified, created_at, updated_at
+		FROM email_addresses WHERE user_id = $1 ORDER BY created_at, id`, u.ID)
+	if err != nil {
+		return fmt.Errorf("store: load email addresses: %w", err)
+	}
+	defer rows.Close()
+	u.EmailAddresses = u.EmailAddresses[:0]
+	for rows.Next() {
+		var e EmailAddress
+		var primary, verified int
+		if err := rows.Scan(&e.ID, &e.UserID, &e.Email, &primary, &verified, &e.CreatedAt, &e.UpdatedAt); err != nil {
+			return fmt.Errorf("store: scan email address: %w", err)
+		}
+		e.Verified = verified != 0
+		if primary != 0 {
+			u.PrimaryEmailAddressID = e.ID
+		}
+		u.EmailAddresses = append(u.EmailAddresses, e)
+	}
+	return rows.Err()
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateUser inserts a user with one primary, verified email address.
+func (db *DB) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
+	now := Now()
+	id := randid.New("user")
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, first_name, last_name, password_hash,
+			public_metadata, private_metadata, unsafe_metadata, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			id, nu.FirstName, nu.LastName, nu.PasswordHash, orEmptyObject(nu.PublicMetadata),
+			orEmptyObject(nu.PrivateMetadata), orEmptyObject(nu.UnsafeMetadata), now)
+		if err != nil {
+			return fmt.Errorf("store: insert user: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO email_addresses (id, user_id, email, is_primary, verified, created_at, updated_at)
+			VALUES ($1, $2, $3, 1, 1, $4, $4)`, randid.New("idn"), id, nu.Email, now)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("store: email address taken: %w", ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("store: insert email address: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.GetUser(ctx, id)
+}
+
+// GetUser returns the user with id, or ErrNotFound.
+func (db *DB) GetUser(ctx context.Context, id string) (*User, error) {
+	return getUser(ctx, db.read, id)
+}
+
+func getUser(ctx context.Context, q queryer, id string) (*User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get user: %w", err)
+	}
+	if err := loadEmails(ctx, q, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns the user owning the (normalised) address, or ErrNotFound.
+func (db *DB) GetUserByEmail(ctx context.Context, email string) (*User, error) {
+	var id string
+	err := db.read.QueryRowContext(ctx, `SELECT user_id FROM email_addresses WHERE email = $1`, email).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: user by email: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: user by email: %w", err)
+	}
+	return db.GetUser(ctx, id)
+}
+
+// ListUsers returns one page of users, newest first, and the total count.
+func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 10
+	}
+	limit = min(limit, 500)
+	var where []string
+	var args []any
+	if len(f.Emails) > 0 {
+		ph := make([]string, len(f.Emails))
+		for i, e := range f.Emails {
+			args = append(args, e)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		where = append(where, `id IN (SELECT user_id FROM email_addresses WHERE email IN (`+strings.Join(ph, ",")+`))`)
+	}
+	if f.Query != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
+		n := len(args)
+		where = append(where, fmt.Sprintf(`(lower(first_name) LIKE $%d ESCAPE '\' OR lower(last_name) LIKE $%d ESCAPE '\'
+			OR id IN (SELECT user_id FROM email_addresses WHERE email LIKE $%d ESCAPE '\'))`, n, n, n))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM users`+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count users: %w", err)
+	}
+	args = append(args, limit, max(f.Offset, 0))
+	rows, err := db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+cond+
+		fmt.Sprintf(` ORDER BY created_at DESC, id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list users: %w", err)
+	}
+	var users []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("store: scan user: %w", err)
+		}
+		users = append(users, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: list users: %w", err)
+	}
+	for _, u := range users {
+		if err := loadEmails(ctx, db.read, u); err != nil {
+			return nil, 0, err
+		}
+	}
+	return users, total, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// UpdateUser sets the non-nil fields of up.
+func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, error) {
+	var sets []string
+	var args []any
+	add := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if up.FirstName != nil {
+		add("first_name", *up.FirstName)
+	}
+	if up.LastName != nil {
+		add("last_name", *up.LastName)
+	}
+	if up.PasswordHash != nil {
+		add("password_hash", *up.PasswordHash)
+	}
+	if up.PublicMetadata != nil {
+		add("public_metadata", string(up.PublicMetadata))
+	}
+	if up.PrivateMetadata != nil {
+		add("private_metadata", string(up.PrivateMetadata))
+	}
+	if up.UnsafeMetadata != nil {
+		add("unsafe_metadata", string(up.UnsafeMetadata))
+	}
+	add("updated_at", Now())
+	args = append(args, id)
+	var u *User
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+fmt.Sprintf(` WHERE id = $%d`, len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("store: update user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
+		}
+		u, err = getUser(ctx, tx, id)
+		return err
+	})
+	return u, err
+}
+
+// DeleteUser deletes the user; their sessions, addresses and items go with it.
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("store: delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// SetUserBanned bans or unbans a user; banning revokes their live sessions.
+func (db *DB) SetUserBanned(ctx context.Context, id string, banned bool) (*User, error) {
+	var u *User
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := Now()
+		res, err := tx.ExecContext(ctx, `UPDATE users SET banned = $1, updated_at = $2 WHERE id = $3`, boolInt(banned), now, id)
+		if err != nil {
+			return fmt.Errorf("store: ban user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
+		}
+		if banned {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
+				WHERE user_id = $3 AND status IN ('active', 'pending')`, SessionRevoked, now, id); err != nil {
+				return fmt.Errorf("store: revoke sessions of banned user: %w", err)
+			}
+		}
+		u, err = getUser(ctx, tx, id)
+		return err
+	})
+	return u, err
+}
+
+// RecordSignInFailure counts a failed attempt and locks the account at maxFailures.
+func (db *DB) RecordSignInFailure(ctx context.Context, userID string, maxFailures int, lockFor time.Duration) (SignInFailure, error) {
+	var out SignInFailure
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := Now()
+		// A lock that has run out starts a fresh count.
+		err := tx.QueryRowContext(ctx, `UPDATE users SET
+			failed_sign_ins = CASE WHEN locked_until > 0 AND locked_until <= $1 THEN 1 ELSE failed_sign_ins + 1 END,
+			locked_until = CASE WHEN locked_until > 0 AND locked_until <= $1 THEN 0 ELSE locked_until END,
+			updated_at = $1
+			WHERE id = $2 RETURNING failed_sign_ins, locked_until`, now, userID).Scan(&out.Failures, &out.LockedUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: user %q: %w", userID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("store: record sign-in failure: %w", err)
+		}
+		if out.Failures >= maxFailures && out.LockedUntil <= now {
+			out.LockedUntil = now + lockFor.Milliseconds()
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET locked_until = $1 WHERE id = $2`, out.LockedUntil, userID); err != nil {
+				return fmt.Errorf("store: lock user: %w", err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RecordSignIn resets the failure count and stamps the sign-in time.
+func (db *DB) RecordSignIn(ctx context.Context, userID string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		now := Now()
+		_, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, locked_until = 0,
+			last_sign_in_at = $1, updated_at = $1 WHERE id = $2`, now, userID)
+		if err != nil {
+			return fmt.Errorf("store: record sign-in: %w", err)
+		}
+		return nil
+	})
+}

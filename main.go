@@ -1,0 +1,420 @@
+// Gatehouse is a Go server-rendered web starter with Clerk-style
+// authentication built in and self-hosted.
+//
+// This file only wires things together: configuration → store → identity
+// service → router → server, and the command-line subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/config"
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/auth/token"
+	"github.com/gatehouse-dev/gatehouse/components"
+	"github.com/gatehouse-dev/gatehouse/pages"
+	"github.com/gatehouse-dev/gatehouse/static"
+)
+
+const usage = `Gatehouse: a Go web starter with authentication built in.
+
+Usage: gatehouse [command] [flags]
+
+Commands:
+  serve          serve the app (the default)
+  init           write .env with fresh secrets (keys only, never URLs or ports)
+  migrate        create or migrate the database
+  seed           add the demo accounts to an empty database (development only)
+  users create   create a user
+
+Run "gatehouse <command> --help" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "users" {
+		if len(args) == 0 || args[0] != "create" {
+			fmt.Fprintln(stderr, "usage: gatehouse users create --email ADDRESS --password PASSWORD [--first-name NAME] [--last-name NAME]")
+			return 2
+		}
+		cmd, args = "users create", args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, args, stdout, stderr)
+	case "init":
+		err = cmdInit(args, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args, stdout, stderr)
+	case "seed":
+		err = cmdSeed(ctx, args, stdout, stderr)
+	case "users create":
+		err = cmdUsersCreate(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse:", err)
+		return 1
+	}
+	return 0
+}
+
+func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: gatehouse %s [flags]\n\n%s\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// loadConfig reads .env (in development) and the environment.
+func loadConfig() (*config.Config, error) {
+	if os.Getenv("APP_ENV") != "production" {
+		if err := config.LoadDotEnv(".env"); err != nil {
+			return nil, err
+		}
+	}
+	return config.Load(os.Getenv)
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	if cfg.Production {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func cmdInit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init", "Writes .env with a fresh CLERK_SECRET_KEY and CLERK_ENCRYPTION_KEY\n(only those missing from an existing .env).", stderr)
+	live := fs.Bool("live", false, "create an sk_live_ secret key for production")
+	path := fs.String("file", ".env", "the file to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	added, err := config.WriteDotEnv(*path, *live)
+	if err != nil {
+		return err
+	}
+	if len(added) == 0 {
+		fmt.Fprintf(stdout, "%s already has its secrets; nothing to do\n", *path)
+		return nil
+	}
+	fmt.Fprintf(stdout, "wrote %s to %s\n", strings.Join(added, " and "), *path)
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", "Creates the database if needed and applies pending migrations.", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "database is up to date")
+	return nil
+}
+
+func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("seed", "Adds the demo accounts when the database has no users (development only).", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Production {
+		return errors.New("seed: demo data is never added in production")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	seeded, err := seed(ctx, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)))
+	if err != nil {
+		return err
+	}
+	if !seeded {
+		fmt.Fprintln(stdout, "the database already has users; nothing seeded")
+		return nil
+	}
+	printDemoAccounts(stdout)
+	return nil
+}
+
+func cmdUsersCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("users create", "Creates a user with a password.", stderr)
+	email := fs.String("email", "", "the user's email address (required)")
+	pw := fs.String("password", "", "the user's password (required; 8-256 characters, not a common password)")
+	first := fs.String("first-name", "", "first name")
+	last := fs.String("last-name", "", "last name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" || *pw == "" {
+		fs.Usage()
+		return errors.New("users create: --email and --password are required")
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)).Users.CreateUser(ctx, auth.CreateUserParams{
+		EmailAddress: []string{*email}, Password: pw, FirstName: first, LastName: last,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s (%s)\n", u.ID, u.PrimaryEmailAddress())
+	return nil
+}
+
+// demoAccounts are the development accounts of the product specification.
+var demoAccounts = []struct{ email, password, first, last, note string }{
+	{"alice@example.com", "gatehouse-demo-alice", "Alice", "Admin", "org:admin of Acme Inc (organizations arrive in a later release)"},
+	{"bob@example.com", "gatehouse-demo-bob", "Bob", "Member", "org:member of Acme Inc (organizations arrive in a later release)"},
+	{"carol@example.com", "gatehouse-demo-carol", "Carol", "Solo", "no organization"},
+}
+
+// seed adds the demo accounts when there are no users yet.
+func seed(ctx context.Context, client *auth.Client) (bool, error) {
+	list, err := client.Users.GetUserList(ctx, auth.UserListParams{Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	if list.TotalCount > 0 {
+		return false, nil
+	}
+	for _, a := range demoAccounts {
+		if _, err := client.Users.CreateUser(ctx, auth.CreateUserParams{
+			EmailAddress: []string{a.email}, Password: &a.password, FirstName: &a.first, LastName: &a.last,
+		}); err != nil {
+			return false, fmt.Errorf("seed %s: %w", a.email, err)
+		}
+	}
+	return true, nil
+}
+
+func printDemoAccounts(w io.Writer) {
+	fmt.Fprintln(w, "Demo accounts:")
+	for _, a := range demoAccounts {
+		fmt.Fprintf(w, "  %-20s %-22s %s\n", a.email, a.password, a.note)
+	}
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "Serves the app on PORT (default 3000). Migrates the database at start and, in\ndevelopment, seeds the demo accounts into an empty database.", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if !cfg.Production {
+		seeded, err := seed(ctx, a.client)
+		if err != nil {
+			return err
+		}
+		if seeded {
+			fmt.Fprintln(stdout, "Seeded the demo accounts.")
+		}
+		printDemoAccounts(stdout)
+	}
+
+	srv := &http.Server{
+		Addr:              fmt.Sprintf(":%d", cfg.Port),
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	fmt.Fprintf(stdout, "Gatehouse is serving %s (listening on :%d)\n", cfg.AppURL, cfg.Port)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// app is the wired application: its handler and what must be closed.
+type app struct {
+	handler  http.Handler
+	store    *store.DB
+	client   *auth.Client
+	identity *identity.Service
+	keys     *token.Keyring
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// newApp builds the store, the identity service and the router.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := token.LoadKeyring(ctx, st, cfg.EncryptionKey, cfg.SigningKeyPEM)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	hasher := password.NewHasher(password.DefaultParams, 0)
+	cookies, err := identity.NewCookies(cfg.EncryptionKey, cfg.Secure(), cfg.SessionMaxAge)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	idsvc := identity.New(identity.Config{
+		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
+		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge,
+	}, st, keys, cookies, hasher, log)
+	verifier := token.NewVerifier(token.VerifierConfig{
+		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
+	})
+	client := auth.NewClient(st, hasher)
+	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	site := &pages.Site{
+		Env: components.ClientEnv{
+			PublishableKey: cfg.PublishableKey, FrontendAPI: "/__clerk/v1",
+			SignInURL: cfg.SignInURL, SignUpURL: cfg.SignUpURL, AfterSignOutURL: cfg.AfterSignOutURL,
+		},
+		Redirects: redirects, Log: log, Development: !cfg.Production,
+		SignInFallback: cfg.SignInFallbackRedirectURL, SignUpFallback: cfg.SignUpFallbackRedirect,
+		AfterSignOut: cfg.AfterSignOutURL,
+	}
+	limiter := identity.NewLimiter(cfg.SignInRateLimit, time.Minute, func(r *http.Request) string {
+		return middleware.GetClientIP(r.Context())
+	})
+
+	csrf := http.NewCrossOriginProtection()
+	for _, p := range cfg.AuthorizedParties {
+		if p != cfg.AppOrigin {
+			if err := csrf.AddTrustedOrigin(p); err != nil {
+				st.Close()
+				return nil, fmt.Errorf("CLERK_AUTHORIZED_PARTIES: %w", err)
+			}
+		}
+	}
+
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	if len(cfg.TrustedProxies) > 0 {
+		r.Use(middleware.ClientIPFromXFF(cfg.TrustedProxies...))
+	} else {
+		r.Use(middleware.ClientIPFromRemoteAddr)
+	}
+	r.Use(pages.SecurityHeaders(cfg.Production))
+	r.Use(csrf.Handler)
+	r.Use(auth.Middleware(auth.Options{
+		SecretKey: cfg.SecretKey, Verifier: verifier, Identity: idsvc, Client: client,
+		Redirects: redirects, Forbidden: site.ForbiddenHandler(), Logger: log,
+	}))
+	// The profile pages are protected in one place with a route matcher;
+	// the dashboard shows the other way, a loader that redirects.
+	r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
+	r.NotFound(site.NotFoundHandler().ServeHTTP)
+	r.MethodNotAllowed(site.MethodNotAllowedHandler().ServeHTTP)
+
+	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
+	r.Handle("/healthz", pages.Healthz())
+	r.Handle("/readyz", pages.Readyz(st))
+
+	forms := pages.NewAuthForms(site, idsvc, limiter)
+	r.Get("/", pages.Home(site).ServeHTTP)
+	r.Get("/sign-in", forms.SignInPage().ServeHTTP)
+	r.Post("/sign-in", forms.SignIn().ServeHTTP)
+	r.Get("/sign-up", forms.SignUpPage().ServeHTTP)
+	r.Post("/sign-up", forms.SignUp().ServeHTTP)
+	r.Post("/sign-out", forms.SignOut().ServeHTTP)
+	r.Get("/dashboard", pages.Dashboard(site, st).ServeHTTP)
+	r.Get("/profile", pages.Profile(site).ServeHTTP)
+
+	r.Mount("/__clerk/v1", http.StripPrefix("/__clerk/v1", identity.NewFrontendAPI(idsvc, limiter, log)))
+	r.Handle("/.well-known/jwks.json", identity.JWKSHandler(keys.JWKS))
+
+	handle := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
+		return api.Handler{Log: log, Fn: fn}
+	}
+	r.Handle("/api/me", handle(api.GetOnly(api.Me)))
+	r.Handle("/api/token", handle(api.GetOnly(api.Token)))
+	r.Handle("/api/user", handle(api.GetOnly(api.User)))
+	r.Handle("/api/items", handle(api.Items(st)))
+	r.Handle("/api/items/{id}", handle(api.Items(st)))
+
+	return &app{handler: r, store: st, client: client, identity: idsvc, keys: keys}, nil
+}

@@ -1,0 +1,51 @@
+package pages
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
+)
+
+// ItemLister is what the dashboard needs of the example items.
+type ItemLister interface {
+	ListItems(ctx context.Context, userID string) ([]store.Item, error)
+}
+
+// DashboardProps are the props of the dashboard.
+type DashboardProps struct {
+	Base
+	Auth  *auth.Auth
+	User  *auth.User
+	Items []store.Item
+}
+
+// Dashboard is the loader example "fetch user-specific data": it redirects
+// signed-out visitors to sign in, then loads the user with the backend
+// client and their items, and hands both to the view.
+func Dashboard(site *Site, items ItemLister) http.Handler {
+	return Page[DashboardProps]{Name: "dashboard", Title: "Dashboard", View: dashboardView, Load: func(r *http.Request) (Result[DashboardProps], error) {
+		a, err := auth.GetAuth(r)
+		if err != nil {
+			return Result[DashboardProps]{}, err
+		}
+		if !a.IsAuthenticated {
+			return RedirectToSignIn[DashboardProps](r, site)
+		}
+		ctx := r.Context()
+		user, err := auth.ClerkClient(ctx).Users.GetUser(ctx, a.UserID)
+		if err != nil {
+			return Result[DashboardProps]{}, err
+		}
+		list, err := items.ListItems(ctx, a.UserID)
+		if err != nil {
+			return Result[DashboardProps]{}, err
+		}
+		props, err := auth.BuildClerkProps(r, auth.InitState{User: user})
+		if err != nil {
+			return Result[DashboardProps]{}, err
+		}
+		return Props(DashboardProps{Base: Base{Clerk: props}, Auth: a, User: user, Items: list})
+	}}.Handler(site)
+}

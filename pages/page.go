@@ -1,0 +1,186 @@
+// Package pages holds one file per page: its loader (the getServerSideProps
+// of a Next.js page) and its props type, plus the small machinery that turns
+// a loader and a view into an http.Handler.
+//
+// A loader reads the request, usually starting with auth.GetAuth, and
+// returns Props, a Redirect or NotFound. Props embed [Base], filled with
+// auth.BuildClerkProps, so the layout hydrates the client script with the
+// same auth state the loader saw.
+package pages
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/components"
+)
+
+// Base is embedded in every page's props: the SSR state for the layout.
+type Base struct {
+	Clerk auth.ClerkProps
+}
+
+func (b Base) clerkProps() auth.ClerkProps { return b.Clerk }
+
+type hasClerkProps interface{ clerkProps() auth.ClerkProps }
+
+// Result is what a loader returns: exactly one of props, a redirect or
+// not-found.
+type Result[P any] struct {
+	props    P
+	redirect string
+	status   int
+	notFound bool
+}
+
+// Props renders the page with p.
+func Props[P any](p P) (Result[P], error) { return Result[P]{props: p}, nil }
+
+// Redirect sends the browser to url with status (a 3xx).
+func Redirect[P any](url string, status int) (Result[P], error) {
+	return Result[P]{redirect: url, status: status}, nil
+}
+
+// RedirectToSignIn sends a signed-out visitor to the sign-in page, with
+// this page as the redirect_url to come back to.
+func RedirectToSignIn[P any](r *http.Request, site *Site) (Result[P], error) {
+	return Redirect[P](site.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
+}
+
+// NotFound renders the 404 page.
+func NotFound[P any]() (Result[P], error) { return Result[P]{notFound: true}, nil }
+
+// Site holds what every page shares: the client script's configuration,
+// the redirect policy, the logger and whether this is development.
+type Site struct {
+	Env         components.ClientEnv
+	Redirects   *auth.Redirects
+	Log         *slog.Logger
+	Development bool
+	// SignInFallback and SignUpFallback are where users land after
+	// signing in or up without a redirect_url; AfterSignOut after sign-out.
+	SignInFallback, SignUpFallback, AfterSignOut string
+}
+
+// Page turns a loader and a view into a handler.
+type Page[P hasClerkProps] struct {
+	Name  string // for logs and the missing-BuildClerkProps warning
+	Title string
+	Load  func(r *http.Request) (Result[P], error)
+	View  func(P) templ.Component
+}
+
+// Handler returns the http.Handler serving the page.
+func (pg Page[P]) Handler(site *Site) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, err := pg.Load(r)
+		if err != nil {
+			site.serverError(w, r, pg.Name, err)
+			return
+		}
+		switch {
+		case res.redirect != "":
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, res.redirect, res.status)
+			return
+		case res.notFound:
+			site.ErrorPage(w, r, http.StatusNotFound)
+			return
+		}
+		state := res.props.clerkProps()
+		if state.IsZero() {
+			// The loader forgot BuildClerkProps. Emit the request's own
+			// state anyway so client and server cannot disagree.
+			if site.Development {
+				site.Log.WarnContext(r.Context(), "page loader did not call auth.BuildClerkProps; embedding the request's auth state without resources", "page", pg.Name)
+			}
+			if state, err = auth.BuildClerkProps(r); err != nil {
+				site.serverError(w, r, pg.Name, err)
+				return
+			}
+		}
+		site.render(w, r, http.StatusOK, pg.Title, state, pg.View(res.props))
+	})
+}
+
+// render writes body inside the layout. It renders into a buffer first, so
+// a failing component never leaves half a page behind a 200.
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title string, state auth.ClerkProps, body templ.Component) {
+	var buf bytes.Buffer
+	ctx := templ.WithChildren(r.Context(), body)
+	err := components.Layout(components.LayoutProps{Title: title, Path: r.URL.Path, State: state, Env: s.Env}).Render(ctx, &buf)
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "render failed", "path", r.URL.Path, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if state.Auth() != nil && state.Auth().IsAuthenticated {
+		// Signed-in pages are personal: never store them in a shared cache.
+		w.Header().Set("Cache-Control", "private, no-store")
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// Render writes a page that is not loader-driven (forms, errors) inside
+// the layout, with the request's auth state.
+func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, title string, body templ.Component) {
+	state, err := auth.BuildClerkProps(r)
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "auth state unavailable", "path", r.URL.Path, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	s.render(w, r, status, title, state, body)
+}
+
+var errorTitles = map[int][2]string{
+	http.StatusBadRequest:            {"Bad request", "The request could not be understood."},
+	http.StatusForbidden:             {"Forbidden", "You do not have access to this page."},
+	http.StatusNotFound:              {"Page not found", "There is nothing at this address."},
+	http.StatusMethodNotAllowed:      {"Method not allowed", "This page does not accept that kind of request."},
+	http.StatusRequestEntityTooLarge: {"Request too large", "The form you sent is too large."},
+	http.StatusUnsupportedMediaType:  {"Unsupported form", "Send the form as a regular HTML form."},
+	http.StatusInternalServerError:   {"Something went wrong", "The error has been logged. Try again in a moment."},
+}
+
+// ErrorPage renders the page for an HTTP error status.
+func (s *Site) ErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+	t, ok := errorTitles[status]
+	if !ok {
+		t = [2]string{http.StatusText(status), ""}
+	}
+	s.Render(w, r, status, t[0], components.ErrorPage(status, t[0], t[1]))
+}
+
+func (s *Site) serverError(w http.ResponseWriter, r *http.Request, page string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.Log.ErrorContext(r.Context(), "page loader failed", "page", page, "err", err)
+	s.ErrorPage(w, r, http.StatusInternalServerError)
+}
+
+// NotFoundHandler renders the 404 page.
+func (s *Site) NotFoundHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ErrorPage(w, r, http.StatusNotFound) })
+}
+
+// MethodNotAllowedHandler renders the 405 page.
+func (s *Site) MethodNotAllowedHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ErrorPage(w, r, http.StatusMethodNotAllowed)
+	})
+}
+
+// ForbiddenHandler renders the 403 page (for auth.Options.Forbidden).
+func (s *Site) ForbiddenHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ErrorPage(w, r, http.StatusForbidden) })
+}

@@ -1,0 +1,189 @@
+package pages
+
+import (
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/components"
+)
+
+// AuthForms serves the sign-in, sign-up and sign-out forms. They work
+// without JavaScript: plain POSTs answered with 303 on success and the
+// form again (422, 403, 429) on failure.
+type AuthForms struct {
+	site    *Site
+	svc     *identity.Service
+	limiter *identity.Limiter
+}
+
+// NewAuthForms returns the form handlers.
+func NewAuthForms(site *Site, svc *identity.Service, limiter *identity.Limiter) *AuthForms {
+	return &AuthForms{site: site, svc: svc, limiter: limiter}
+}
+
+func clientCookie(r *http.Request) string {
+	if c, err := r.Cookie(identity.ClientCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// redirectIfSignedIn sends a signed-in visitor of a sign-in or sign-up
+// page on to where they were going.
+func (f *AuthForms) redirectIfSignedIn(w http.ResponseWriter, r *http.Request, fallback string) bool {
+	a, err := auth.GetAuth(r)
+	if err != nil || !a.IsAuthenticated {
+		return false
+	}
+	http.Redirect(w, r, f.site.Redirects.Safe(r.URL.Query().Get("redirect_url"), fallback), http.StatusSeeOther)
+	return true
+}
+
+// SignInPage serves GET /sign-in.
+func (f *AuthForms) SignInPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.redirectIfSignedIn(w, r, f.site.SignInFallback) {
+			return
+		}
+		f.renderSignIn(w, r, http.StatusOK, components.SignInFormProps{RedirectURL: r.URL.Query().Get("redirect_url")})
+	})
+}
+
+func (f *AuthForms) renderSignIn(w http.ResponseWriter, r *http.Request, status int, p components.SignInFormProps) {
+	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
+	p.SignUpURL = f.site.Env.SignUpURL
+	if p.RedirectURL != "" {
+		p.SignUpURL = withQuery(p.SignUpURL, "redirect_url", p.RedirectURL)
+	}
+	f.site.Render(w, r, status, "Sign in", components.SignInForm(p))
+}
+
+// SignIn serves POST /sign-in.
+func (f *AuthForms) SignIn() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			f.formError(w, r, err)
+			return
+		}
+		p := components.SignInFormProps{Identifier: form["identifier"], RedirectURL: form["redirect_url"]}
+		if limited, wait := f.limiter.Limited(w, r); limited {
+			p.Error = identity.ErrTooManyRequests(wait).Message
+			f.renderSignIn(w, r, http.StatusTooManyRequests, p)
+			return
+		}
+		res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], clientCookie(r), r.Header.Get("Origin"))
+		if err != nil {
+			e, ok := identity.AsError(err)
+			if !ok {
+				f.site.serverError(w, r, "sign-in", err)
+				return
+			}
+			e.SetRetryAfter(w)
+			p.Error = e.Message
+			f.renderSignIn(w, r, e.Status, p)
+			return
+		}
+		f.svc.Cookies().SetSignedIn(w, res)
+		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignInFallback), http.StatusSeeOther)
+	})
+}
+
+// SignUpPage serves GET /sign-up.
+func (f *AuthForms) SignUpPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.redirectIfSignedIn(w, r, f.site.SignUpFallback) {
+			return
+		}
+		f.renderSignUp(w, r, http.StatusOK, components.SignUpFormProps{RedirectURL: r.URL.Query().Get("redirect_url")})
+	})
+}
+
+func (f *AuthForms) renderSignUp(w http.ResponseWriter, r *http.Request, status int, p components.SignUpFormProps) {
+	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
+	p.SignInURL = f.site.Env.SignInURL
+	if p.RedirectURL != "" {
+		p.SignInURL = withQuery(p.SignInURL, "redirect_url", p.RedirectURL)
+	}
+	f.site.Render(w, r, status, "Sign up", components.SignUpForm(p))
+}
+
+// SignUp serves POST /sign-up.
+func (f *AuthForms) SignUp() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			f.formError(w, r, err)
+			return
+		}
+		p := components.SignUpFormProps{
+			EmailAddress: form["email_address"], FirstName: form["first_name"], LastName: form["last_name"],
+			RedirectURL: form["redirect_url"],
+		}
+		if limited, wait := f.limiter.Limited(w, r); limited {
+			p.Error = identity.ErrTooManyRequests(wait).Message
+			f.renderSignUp(w, r, http.StatusTooManyRequests, p)
+			return
+		}
+		res, err := f.svc.SignUp(r.Context(), identity.SignUpInput{
+			EmailAddress: form["email_address"], Password: form["password"],
+			FirstName: form["first_name"], LastName: form["last_name"],
+		}, clientCookie(r), r.Header.Get("Origin"))
+		if err != nil {
+			e, ok := identity.AsError(err)
+			if !ok {
+				f.site.serverError(w, r, "sign-up", err)
+				return
+			}
+			e.SetRetryAfter(w)
+			if e.Param != "" {
+				p.Fields = components.FieldErrors{e.Param: e.Message}
+			} else {
+				p.Error = e.Message
+			}
+			f.renderSignUp(w, r, e.Status, p)
+			return
+		}
+		f.svc.Cookies().SetSignedIn(w, res)
+		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignUpFallback), http.StatusSeeOther)
+	})
+}
+
+// SignOut serves POST /sign-out: it ends the browser's session, clears
+// both cookies and sends the browser to the after-sign-out page.
+func (f *AuthForms) SignOut() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			f.formError(w, r, err)
+			return
+		}
+		if err := f.svc.SignOut(r.Context(), clientCookie(r)); err != nil {
+			f.site.serverError(w, r, "sign-out", err)
+			return
+		}
+		f.svc.Cookies().Clear(w)
+		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.AfterSignOut), http.StatusSeeOther)
+	})
+}
+
+// formError answers a form body that could not be read (400, 413, 415).
+func (f *AuthForms) formError(w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := identity.AsError(err); ok && e.Status < 500 {
+		f.site.ErrorPage(w, r, e.Status)
+		return
+	}
+	f.site.serverError(w, r, "form", err)
+}
+
+func withQuery(base, key, value string) string {
+	sep := "?"
+	for i := 0; i < len(base); i++ {
+		if base[i] == '?' {
+			sep = "&"
+			break
+		}
+	}
+	return base + sep + key + "=" + urlQueryEscape(value)
+}

@@ -1,0 +1,446 @@
+// Gatehouse clerk.js: a small, dependency-free imitation of Clerk's browser SDK.
+//
+// The server renders the complete auth state into the page, so this module
+// never needs the network to know who is signed in. Its jobs are:
+//   * exposing that state synchronously as window.Clerk (useAuth, useUser, ...);
+//   * keeping the HttpOnly __session cookie fresh while the tab is visible;
+//   * keeping tabs consistent (BroadcastChannel + Web Locks);
+//   * progressively enhancing server-rendered forms and menus.
+// Everything degrades: without JS, the HTML forms still work.
+
+const VERSION = '0.1.0';
+const LOCK_NAME = 'gatehouse:refresh-session-token';
+const CHANNEL_NAME = 'gatehouse:clerk';
+const LEEWAY_S = 15;          // refresh when less than this much token life remains
+const POLL_MS = 5000;         // like Clerk's session poller
+const FETCH_TIMEOUT_MS = 15000;
+const RELOAD_BUDGET_KEY = 'gatehouse:clerk:stale-reloads';
+
+// ==== Embedded state
+
+function readJSON(id) {
+  const el = document.getElementById(id);
+  if (!el) return null;
+  try { return JSON.parse(el.textContent || 'null'); } catch { return null; }
+}
+
+const STATE_KEYS = ['userId', 'sessionId', 'sessionStatus', 'sessionClaims', 'actor', 'orgId',
+  'orgRole', 'orgSlug', 'orgPermissions', 'factorVerificationAge'];
+
+function signedOutState() {
+  const s = { tokenType: 'session_token', isAuthenticated: false };
+  for (const k of STATE_KEYS) s[k] = null;
+  return s;
+}
+
+// Accept the documented {"__clerk_ssr_state": {...}} wrapper (or a bare state)
+// and make sure every documented key exists, so null stays null.
+function normaliseState(raw) {
+  const src = raw && typeof raw === 'object' ? (raw.__clerk_ssr_state ?? raw) : null;
+  if (!src || typeof src !== 'object' || src.isAuthenticated !== true) {
+    return { ...signedOutState(), ...(src && typeof src === 'object' ? src : {}), isAuthenticated: false };
+  }
+  const s = { ...src, tokenType: src.tokenType ?? 'session_token', isAuthenticated: true };
+  for (const k of STATE_KEYS) if (s[k] === undefined) s[k] = null;
+  return s;
+}
+
+const rawEnv = readJSON('__clerk_env') || {};
+const env = {
+  publishableKey: rawEnv.publishableKey ?? null,
+  frontendApi: String(rawEnv.frontendApi || '/__clerk/v1').replace(/\/+$/, ''),
+  afterSignOutUrl: rawEnv.afterSignOutUrl || '/',
+};
+
+let state = normaliseState(readJSON('__clerk_ssr_state'));
+let leaving = false;          // a reload/navigation is under way: ignore further events
+
+// ==== JWT helpers (decode only; the server is the one that verifies)
+
+export function decodeJwtPayload(jwt) {
+  try {
+    const part = String(jwt).split('.')[1];
+    if (!part) return null;
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const payload = JSON.parse(new TextDecoder().decode(bytes));
+    return payload && typeof payload === 'object' ? payload : null;
+  } catch {
+    return null;
+  }
+}
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+// Local wall-clock deadline (ms) for a token. For a token just minted we trust
+// its lifetime (exp - iat) rather than our clock, which may be skewed from the
+// server's. For the embedded token we use exp, capped at one full lifetime so a
+// client clock running behind cannot make us miss the refresh.
+function deadlineFor(claims, justMinted) {
+  const exp = num(claims?.exp);
+  if (exp === null) return 0;
+  const iat = num(claims.iat);
+  const byLifetime = iat !== null ? Date.now() + (exp - iat) * 1000 : Infinity;
+  if (justMinted && iat !== null) return byLifetime;
+  return Math.min(exp * 1000, byLifetime);
+}
+
+// ==== Frontend API
+
+export class ClerkAPIError extends Error {
+  constructor(status, body) {
+    const first = Array.isArray(body?.errors) ? body.errors[0] : null;
+    super(first?.long_message || first?.message || `Frontend API request failed (${status})`);
+    this.name = 'ClerkAPIError';
+    this.status = status;
+    this.code = first?.code ?? `http_${status}`;
+    this.errors = Array.isArray(body?.errors) ? body.errors : [];
+  }
+}
+
+async function api(path, { method = 'POST', body } = {}) {
+  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
+  if (method !== 'GET') {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body ?? {});
+  }
+  if (typeof AbortSignal !== 'undefined' && typeof AbortSignal.timeout === 'function') {
+    init.signal = AbortSignal.timeout(FETCH_TIMEOUT_MS); // a stuck request must not hold the lock forever
+  }
+  const res = await fetch(env.frontendApi + path, init);
+  let data = null;
+  try { data = await res.json(); } catch { /* empty or non-JSON body */ }
+  if (!res.ok) throw new ClerkAPIError(res.status, data);
+  return data;
+}
+
+const sessionPath = (sid, rest) => `/client/sessions/${encodeURIComponent(sid)}/${rest}`;
+
+// A 4xx means the session no longer exists, except for throttling/timeouts.
+const isSessionGone = (err) =>
+  err instanceof ClerkAPIError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
+
+// ==== Cross-tab messaging (optional: everything still works per tab without it)
+
+let channel = null;
+try { if (typeof BroadcastChannel === 'function') channel = new BroadcastChannel(CHANNEL_NAME); } catch { channel = null; }
+
+function broadcast(msg) {
+  try { channel?.postMessage(msg); } catch { /* channel closed */ }
+}
+
+function reloadPage() {
+  if (leaving) return;
+  leaving = true;
+  stopPoller();
+  location.reload();
+}
+
+// Reloads triggered by "your render looks stale" signals (hellos, token claims)
+// get a budget, so a server that renders inconsistently cannot cause a loop.
+function staleReload() {
+  try {
+    const now = Date.now();
+    const recent = JSON.parse(sessionStorage.getItem(RELOAD_BUDGET_KEY) || '[]').filter((t) => now - t < 30000);
+    if (recent.length >= 3) return;
+    recent.push(now);
+    sessionStorage.setItem(RELOAD_BUDGET_KEY, JSON.stringify(recent));
+  } catch { /* storage unavailable: allow */ }
+  reloadPage();
+}
+
+// ==== Listeners
+
+const listeners = new Set();
+
+function notify() {
+  const snapshot = useAuth();
+  for (const fn of [...listeners]) {
+    try { fn(snapshot); } catch (err) { console.error('Gatehouse: Clerk listener failed', err); }
+  }
+}
+
+function addListener(fn) {
+  if (typeof fn !== 'function') throw new TypeError('Clerk.addListener expects a function');
+  listeners.add(fn);
+  return () => { listeners.delete(fn); };
+}
+
+// ==== Session token cache and refresh
+
+let cache = null;             // { sid, jwt, exp, deadline } - memory only, never persisted or logged
+let cacheStamp = 0;           // bumped whenever the cache changes (to notice other tabs' tokens)
+let knownDeadline = state.sessionId ? deadlineFor(state.sessionClaims, false) : 0;
+let inflight = null;          // coalesces concurrent refreshes in this tab
+
+const isSignedIn = () => state.isAuthenticated === true && !!state.sessionId;
+const remainingS = () => ((cache && cache.sid === state.sessionId ? cache.deadline : knownDeadline) - Date.now()) / 1000;
+const cacheFresh = () => !!cache && cache.sid === state.sessionId && (cache.deadline - Date.now()) / 1000 > LEEWAY_S;
+
+// Store a freshly minted token (ours or another tab's). If its claims show a
+// different user/session/org than this page was rendered for, the page is stale.
+function adoptToken(sid, jwt, expHint) {
+  const claims = decodeJwtPayload(jwt) || {};
+  if (claims.exp === undefined && num(expHint) !== null) claims.exp = expHint;
+  const exp = num(claims.exp) ?? 0;
+  if (cache && cache.sid === sid && cache.exp > exp) return false; // we already hold a newer one
+  cache = { sid, jwt, exp, deadline: deadlineFor(claims, true) };
+  knownDeadline = cache.deadline;
+  cacheStamp += 1;
+  const claimOrg = claims.o && typeof claims.o === 'object' ? claims.o.id : claims.org_id;
+  if ((claims.sub && claims.sub !== state.userId) || (claims.sid && claims.sid !== sid) ||
+      (claimOrg !== undefined && (claimOrg || null) !== state.orgId)) {
+    staleReload(); // e.g. the organization was switched by a plain form in another tab
+    return true;
+  }
+  if (claims.exp !== undefined) state = { ...state, sessionClaims: claims };
+  notify();
+  return true;
+}
+
+// The server says the session is over: show it everywhere.
+function sessionGone() {
+  const sid = state.sessionId;
+  state = signedOutState();
+  cache = null;
+  notify();
+  broadcast({ type: 'signed_out', sid });
+  reloadPage();
+}
+
+async function fetchSessionToken() {
+  const sid = state.sessionId;
+  let data;
+  try {
+    data = await api(sessionPath(sid, 'tokens'));
+  } catch (err) {
+    if (isSessionGone(err)) { sessionGone(); return null; }
+    throw err;
+  }
+  const jwt = data?.jwt;
+  if (typeof jwt !== 'string' || !jwt) throw new Error('Gatehouse: token response without a jwt');
+  if (sid === state.sessionId && adoptToken(sid, jwt)) {
+    broadcast({ type: 'token', sid, jwt, exp: cache.exp });
+  }
+  return jwt;
+}
+
+// Web Locks keep tabs from refreshing simultaneously; fall back to running
+// directly when the API is missing or refuses (e.g. opaque origins).
+function withLock(fn) {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : null;
+  if (!locks || typeof locks.request !== 'function') return Promise.resolve().then(fn);
+  let ran = false;
+  return locks.request(LOCK_NAME, () => { ran = true; return fn(); })
+    .catch((err) => { if (ran) throw err; return fn(); });
+}
+
+function refreshSessionToken(force) {
+  if (inflight) return inflight;
+  const stampAtCall = cacheStamp;
+  inflight = withLock(async () => {
+    if (!state.sessionId || leaving) return null;
+    // Another tab may have shared a fresh token while we waited for the lock.
+    if (cacheFresh() && (!force || cacheStamp !== stampAtCall)) return cache.jwt;
+    return fetchSessionToken();
+  }).finally(() => { inflight = null; });
+  return inflight;
+}
+
+async function getToken({ template, skipCache = false } = {}) {
+  if (!isSignedIn()) return null;
+  if (template) {
+    const data = await api(sessionPath(state.sessionId, `tokens/${encodeURIComponent(template)}`));
+    if (typeof data?.jwt !== 'string') throw new Error('Gatehouse: token response without a jwt');
+    return data.jwt;
+  }
+  if (!skipCache && cacheFresh()) return cache.jwt;
+  return refreshSessionToken(skipCache);
+}
+
+// ==== Keep-alive poller: only while visible and holding a session.
+
+let pollTimer = null;
+
+function maybeRefresh() {
+  if (leaving || !state.sessionId || document.hidden) return;
+  if (remainingS() > LEEWAY_S) return;
+  refreshSessionToken(false).catch(() => { /* network trouble: retry on the next tick */ });
+}
+
+function startPoller() {
+  if (pollTimer === null && state.sessionId) pollTimer = setInterval(maybeRefresh, POLL_MS);
+}
+
+function stopPoller() {
+  if (pollTimer !== null) { clearInterval(pollTimer); pollTimer = null; }
+}
+
+// ==== Public API
+
+function has(params) {
+  if (!isSignedIn() || !params || typeof params !== 'object') return false;
+  const { role, permission } = params;
+  if (!role && !permission) return false;
+  if (!state.orgId) return false; // role/permission checks need an active organization
+  if (permission) return Array.isArray(state.orgPermissions) && state.orgPermissions.includes(permission);
+  const norm = (r) => (typeof r === 'string' && r ? (r.startsWith('org:') ? r : `org:${r}`) : null);
+  return norm(state.orgRole) !== null && norm(state.orgRole) === norm(role);
+}
+
+let signingOut = null;
+
+function signOut(opts = {}) {
+  if (signingOut) return signingOut;
+  signingOut = (async () => {
+    const sid = state.sessionId;
+    stopPoller(); // no refresh may race the end request
+    if (sid) {
+      try {
+        await api(sessionPath(sid, 'end'));
+      } catch (err) {
+        if (!isSessionGone(err)) { signingOut = null; startPoller(); throw err; } // already gone is fine
+      }
+    }
+    state = signedOutState();
+    cache = null;
+    notify();
+    broadcast({ type: 'signed_out', sid });
+    leaving = true;
+    location.assign(opts.redirectUrl || env.afterSignOutUrl);
+  })();
+  return signingOut;
+}
+
+async function setActive(params = {}) {
+  if (!params || !('organization' in params)) return; // nothing to change
+  if (!isSignedIn()) throw new Error('Gatehouse: setActive requires a signed-in session');
+  let org = params.organization;
+  if (org && typeof org === 'object') org = org.id ?? null;
+  org = org || null;
+  await api(sessionPath(state.sessionId, 'touch'), { body: { active_organization_id: org } });
+  // The real values arrive with the reload; until then only the id is known.
+  state = { ...state, orgId: org, orgRole: null, orgSlug: null, orgPermissions: null, organization: null };
+  cache = null; // the old token names the old organization
+  notify();
+  broadcast({ type: 'auth_changed' });
+  reloadPage();
+}
+
+function useAuth() {
+  return {
+    isLoaded: true, isSignedIn: state.isAuthenticated === true,
+    userId: state.userId, sessionId: state.sessionId, sessionStatus: state.sessionStatus,
+    orgId: state.orgId, orgRole: state.orgRole, orgSlug: state.orgSlug, orgPermissions: state.orgPermissions,
+    actor: state.actor,
+    has, getToken, signOut,
+  };
+}
+
+const currentSession = () =>
+  state.session ?? (isSignedIn() ? { id: state.sessionId, status: state.sessionStatus } : null);
+
+const Clerk = {
+  version: VERSION, isLoaded: true, loaded: true, publishableKey: env.publishableKey,
+  get session() { return currentSession(); },
+  get user() { return state.user ?? null; },
+  get organization() { return state.organization ?? null; },
+  get isSignedIn() { return state.isAuthenticated === true; },
+  load: () => Promise.resolve(),
+  useAuth,
+  useUser: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, user: state.user ?? null }),
+  useSession: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, session: currentSession() }),
+  useOrganization: () => ({ isLoaded: true, organization: state.organization ?? null, membership: null }),
+  has, getToken, signOut, setActive, addListener,
+  __internal_state: () => JSON.parse(JSON.stringify(state)),
+};
+
+window.Clerk = Clerk;
+export default Clerk;
+
+// ==== Cross-tab consistency
+
+channel?.addEventListener('message', (event) => {
+  const msg = event.data;
+  if (leaving || !msg || typeof msg !== 'object') return;
+  switch (msg.type) {
+    case 'token':
+      if (msg.sid && msg.sid === state.sessionId && typeof msg.jwt === 'string') adoptToken(msg.sid, msg.jwt, msg.exp);
+      break;
+    case 'signed_out':
+      // A tab already rendered signed out has nothing to update (and may hold a half-filled sign-in form).
+      if (state.isAuthenticated || state.sessionId) reloadPage();
+      break;
+    case 'auth_changed':
+      reloadPage();
+      break;
+    case 'hello': // another tab just loaded; if it saw a different auth state, ours is stale
+      if ((msg.userId ?? null) !== state.userId || (msg.sessionId ?? null) !== state.sessionId ||
+          (msg.orgId ?? null) !== state.orgId) staleReload();
+      break;
+  }
+});
+
+broadcast({ type: 'hello', userId: state.userId, sessionId: state.sessionId, orgId: state.orgId });
+
+// ==== Progressive enhancement of server-rendered HTML (delegated, so absent or
+// late-added elements are fine).
+
+const busyForms = new WeakSet();
+const nativeForms = new WeakSet(); // forms we hand back to the browser after a JS failure
+
+function enhanceSubmit(event, form, action) {
+  event.preventDefault();
+  if (busyForms.has(form)) return; // double submit
+  busyForms.add(form);
+  form.setAttribute('aria-busy', 'true');
+  const submitter = event.submitter || null;
+  Promise.resolve().then(action).catch(() => {
+    // Let the server handle it (and render any error) the no-JS way.
+    busyForms.delete(form);
+    form.removeAttribute('aria-busy');
+    nativeForms.add(form);
+    if (typeof form.requestSubmit === 'function') form.requestSubmit(submitter || undefined);
+    else HTMLFormElement.prototype.submit.call(form);
+  });
+}
+
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+  if (nativeForms.has(form)) { nativeForms.delete(form); return; }
+  if (form.hasAttribute('data-clerk-sign-out')) {
+    enhanceSubmit(event, form, () => signOut());
+  } else if (form.hasAttribute('data-clerk-set-active')) {
+    let data;
+    try { data = new FormData(form, event.submitter || undefined); } catch { data = new FormData(form); }
+    const value = data.get('organization_id');
+    enhanceSubmit(event, form, () => setActive({ organization: typeof value === 'string' && value ? value : null }));
+  }
+});
+
+const openMenus = () => document.querySelectorAll('details[data-clerk-menu][open]');
+
+document.addEventListener('click', (event) => {
+  for (const menu of openMenus()) {
+    if (!menu.contains(event.target)) menu.open = false;
+  }
+});
+
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return;
+  for (const menu of openMenus()) {
+    const hadFocus = menu.contains(document.activeElement);
+    menu.open = false;
+    if (hadFocus) menu.querySelector('summary')?.focus(); // keep keyboard users oriented
+  }
+});
+
+// ==== Start keeping the session alive. The first check runs now but makes no
+// request while the embedded token still has more than LEEWAY_S to live.
+
+document.addEventListener('visibilitychange', () => { if (!document.hidden) maybeRefresh(); });
+window.addEventListener('focus', maybeRefresh);
+window.addEventListener('pageshow', (event) => { if (event.persisted) maybeRefresh(); }); // back/forward cache
+startPoller();
+maybeRefresh();
