@@ -31,9 +31,9 @@ type Config struct {
 	Port              int
 	DatabaseURL       string
 
-	SignInURL, SignUpURL                             string
+	SignInURL, SignUpURL                              string
 	SignInFallbackRedirectURL, SignUpFallbackRedirect string
-	AfterSignOutURL                                  string
+	AfterSignOutURL                                   string
 
 	SessionMaxAge   time.Duration
 	SessionTokenTTL time.Duration

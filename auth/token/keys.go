@@ -32,10 +32,10 @@ type Key struct {
 
 // keySet is an immutable snapshot of the keys in use.
 type keySet struct {
-	active *Key
-	byKID  map[string]*Key
+	active  *Key
+	byKID   map[string]*Key
 	ordered []*Key
-	gen    uint64 // changes whenever the set changes
+	gen     uint64 // changes whenever the set changes
 }
 
 // Keyring holds the signing keys. The active key signs; every key in the

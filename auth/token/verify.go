@@ -119,10 +119,10 @@ func (v *Verifier) Verify(tok string) (*Claims, error) {
 }
 
 type header struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ *string `json:"typ"`
-	Cat string `json:"cat"`
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Typ  *string         `json:"typ"`
+	Cat  string          `json:"cat"`
 	Crit json.RawMessage `json:"crit"`
 }
 

@@ -1,0 +1,34 @@
+# Gatehouse. `make run` serves the app; `make test` runs every test.
+export GOTOOLCHAIN := local
+GO ?= go
+
+.PHONY: run test generate build bench fmt vet clean
+
+## run: generate templ code, create .env if missing, migrate, seed and serve on :3000
+run: generate .env
+	$(GO) run . serve
+
+## test: every test (browser tests skip with a reason when Chromium is missing)
+test: generate
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: the Go benchmarks, with allocation counts
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+generate:
+	$(GO) tool templ generate
+
+build: generate
+	$(GO) build -o bin/gatehouse .
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) tool templ fmt .
+
+.env:
+	$(GO) run . init
+
+clean:
+	rm -rf bin data
