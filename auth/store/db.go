@@ -11,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -26,22 +29,28 @@ var migrations embed.FS
 // writers queue on busy_timeout instead of failing with "database is
 // locked" when one upgrades a read lock), and a reader pool that WAL lets
 // run beside it.
+//
+// On PostgreSQL both are one pool, and rows a transaction reads to change
+// are locked with SELECT … FOR UPDATE.
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
+	write     *sql.DB
+	read      *sql.DB
+	dialect   goose.Dialect
+	forUpdate string // " FOR UPDATE" on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers
 }
 
 var _ Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database named by a DATABASE_URL
-// value such as "sqlite:data/gatehouse.db", and applies pending migrations.
+// value, "sqlite:data/gatehouse.db" or "postgres://user@host/db", and
+// applies pending migrations.
 func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return openPostgres(ctx, databaseURL)
+	}
 	path, ok := strings.CutPrefix(databaseURL, "sqlite:")
 	if !ok {
-		if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-			return nil, errors.New("store: PostgreSQL is not supported by this build yet; use a sqlite: DATABASE_URL")
-		}
-		return nil, fmt.Errorf("store: DATABASE_URL must start with sqlite: (got a value with another scheme)")
+		return nil, fmt.Errorf("store: DATABASE_URL must start with sqlite: or postgres:// (got a value with another scheme)")
 	}
 	path = strings.TrimPrefix(path, "//")
 	if path == "" {
@@ -73,7 +82,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	db := &DB{write: write, read: read}
+	db := &DB{write: write, read: read, dialect: goose.DialectSQLite3}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -81,12 +90,32 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	return db, nil
 }
 
+func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+	pool, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: open PostgreSQL: %w", err)
+	}
+	pool.SetMaxOpenConns(20)
+	pool.SetMaxIdleConns(10)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{write: pool, read: pool, dialect: goose.DialectPostgres, forUpdate: " FOR UPDATE"}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 func (db *DB) migrate(ctx context.Context) error {
-	dir, err := fs.Sub(migrations, "migrations/sqlite")
+	sub := "migrations/sqlite"
+	if db.dialect == goose.DialectPostgres {
+		sub = "migrations/postgres"
+	}
+	dir, err := fs.Sub(migrations, sub)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db.write, dir)
+	p, err := goose.NewProvider(db.dialect, db.write, dir)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -96,8 +125,11 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (db *DB) Close() error {
+	if db.read == db.write {
+		return db.write.Close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -111,8 +143,12 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // CheckIntegrity runs SQLite's integrity and foreign-key checks and returns
-// an error describing the first problem found.
+// an error describing the first problem found. PostgreSQL enforces both
+// itself; there it only pings.
 func (db *DB) CheckIntegrity(ctx context.Context) error {
+	if db.dialect == goose.DialectPostgres {
+		return db.Ping(ctx)
+	}
 	var res string
 	if err := db.read.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
 		return fmt.Errorf("store: integrity_check: %w", err)
@@ -147,9 +183,16 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// isUniqueViolation reports whether err is a uniqueness failure.
+// isUniqueViolation reports whether err is a uniqueness failure
+// (SQLite's message, or PostgreSQL's SQLSTATE 23505).
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	if err == nil {
+		return false
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 func boolInt(b bool) int {

@@ -12,7 +12,7 @@ import (
 func (db *DB) MergeUserMetadata(ctx context.Context, id string, p MetadataPatch) (*User, error) {
 	var u *User
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		cur, err := getUser(ctx, tx, id)
+		cur, err := getUserLocked(ctx, tx, id, db.forUpdate)
 		if err != nil {
 			return err
 		}

@@ -94,7 +94,13 @@ func (db *DB) GetUser(ctx context.Context, id string) (*User, error) {
 }
 
 func getUser(ctx context.Context, q queryer, id string) (*User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return getUserLocked(ctx, q, id, "")
+}
+
+// getUserLocked reads a user; lock is appended to the query (" FOR UPDATE"
+// inside a PostgreSQL transaction that is about to change the row).
+func getUserLocked(ctx context.Context, q queryer, id, lock string) (*User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 	}

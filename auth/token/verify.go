@@ -68,7 +68,7 @@ type VerifierConfig struct {
 	AuthorizedParties []string      // accepted values of azp
 	TokenTTL          time.Duration // SESSION_TOKEN_TTL
 	Now               func() time.Time
-	// CacheSize bounds the verified-token cache; 0 means 100,000 entries,
+	// CacheSize bounds the verified-token cache; 0 means 50,000 entries,
 	// a negative value disables the cache.
 	CacheSize int
 }
@@ -87,7 +87,7 @@ func NewVerifier(c VerifierConfig) *Verifier {
 	}
 	size := c.CacheSize
 	if size == 0 {
-		size = 100_000
+		size = 50_000
 	}
 	if size > 0 {
 		v.cache = newCache(size)
