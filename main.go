@@ -362,6 +362,18 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	})
 
 	csrf := http.NewCrossOriginProtection()
+	// Refusals speak the language of the surface that was asked.
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/__clerk/"):
+			identity.WriteError(w, &identity.Error{Status: http.StatusForbidden, Code: "cross_origin_request",
+				Message: "Cross-origin request refused.", LongMessage: "State-changing requests must come from this site."})
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			api.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Forbidden"})
+		default:
+			site.ErrorPage(w, r, http.StatusForbidden)
+		}
+	}))
 	for _, p := range cfg.AuthorizedParties {
 		if p != cfg.AppOrigin {
 			if err := csrf.AddTrustedOrigin(p); err != nil {

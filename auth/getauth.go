@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 )
@@ -65,7 +66,25 @@ func GetAuth(r *http.Request, opts ...Option) (*Auth, error) {
 		st.once.Do(func() { st.auth = st.build(getAuthConfig{}) })
 		return st.auth, nil
 	}
-	return st.build(cfg), nil
+	// Same options, same value: remember each combination for the request.
+	key := memoKey{secretKey: cfg.secretKey, treatPending: cfg.treatPending, accepts: fmt.Sprint(cfg.acceptsTokens)}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if a, ok := st.memo[key]; ok {
+		return a, nil
+	}
+	a := st.build(cfg)
+	if st.memo == nil {
+		st.memo = map[memoKey]*Auth{}
+	}
+	st.memo[key] = a
+	return a, nil
+}
+
+type memoKey struct {
+	secretKey    string
+	treatPending bool
+	accepts      string
 }
 
 // build applies the options to what the middleware resolved, following

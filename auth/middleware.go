@@ -44,6 +44,9 @@ type requestState struct {
 
 	once sync.Once
 	auth *Auth // the default GetAuth result, built once
+
+	mu   sync.Mutex
+	memo map[memoKey]*Auth // results for other option combinations
 }
 
 // Middleware resolves who is calling and stores it in the request context

@@ -50,6 +50,14 @@ func (p ClerkProps) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// SignedOutProps returns the SSR state of a signed-out request, for pages
+// rendered before the middleware ran (such as a refused cross-origin form).
+func SignedOutProps() ClerkProps {
+	a := signedOut(SessionToken)
+	b, _ := json.Marshal(a.jsonMap()) // plain values: cannot fail
+	return ClerkProps{state: b, auth: a}
+}
+
 // BuildClerkProps returns the SSR state for a page loader, to embed in the
 // layout (the layout does so with templ.JSONScript). Signed out is not an
 // error: the state then says signed out.

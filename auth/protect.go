@@ -120,10 +120,11 @@ func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Aut
 	return nil
 }
 
-// IsPageRequest reports whether r is a browser navigation to a page.
+// IsPageRequest reports whether r asks for a page: Sec-Fetch-Dest is
+// document (or iframe), or the Accept header starts with text/html.
 func IsPageRequest(r *http.Request) bool {
-	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" {
-		return d == "document" || d == "iframe"
+	if d := r.Header.Get("Sec-Fetch-Dest"); d == "document" || d == "iframe" {
+		return true
 	}
 	return strings.HasPrefix(r.Header.Get("Accept"), "text/html")
 }

@@ -83,6 +83,11 @@ func (rd *Redirects) Safe(raw, fallback string) string {
 	if !slices.Contains(rd.origins, origin(u)) {
 		return fallback
 	}
+	if strings.HasPrefix(u.EscapedPath(), "//") || strings.HasPrefix(u.Path, "//") {
+		// "https://app//evil.com" is on the site, but its path alone
+		// would be a scheme-relative URL to another host.
+		return fallback
+	}
 	if origin(u) == origin(rd.app) {
 		// Keep same-site redirects relative.
 		return u.RequestURI() + fragment(u)

@@ -133,6 +133,11 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title 
 // the layout, with the request's auth state.
 func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, title string, body templ.Component) {
 	state, err := auth.BuildClerkProps(r)
+	if errors.Is(err, auth.ErrNoMiddleware) {
+		// Refused before the auth middleware ran (a cross-origin form):
+		// render signed out rather than fail.
+		state, err = auth.SignedOutProps(), nil
+	}
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "auth state unavailable", "path", r.URL.Path, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)

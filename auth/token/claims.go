@@ -88,7 +88,8 @@ func (c *Claims) OrgPermissions() []string {
 // EncodePermissions packs permissions of the form org:<feature>:<action>
 // into Clerk's v2 encoding: fea lists the features ("o:team,o:billing"),
 // per the distinct action names, and fpm one bitmask per feature whose
-// bit i stands for the i-th name in per. Keys of another form are skipped.
+// bit i stands for the i-th name in per. Keys of another form, or with a
+// comma (the lists' separator), are skipped.
 func EncodePermissions(perms []string) (fea, per, fpm string) {
 	var features, actions []string
 	featIdx := map[string]int{}
@@ -96,7 +97,7 @@ func EncodePermissions(perms []string) (fea, per, fpm string) {
 	var masks []uint64
 	for _, p := range perms {
 		parts := strings.Split(p, ":")
-		if len(parts) != 3 || parts[0] != "org" || parts[1] == "" || parts[2] == "" {
+		if len(parts) != 3 || parts[0] != "org" || parts[1] == "" || parts[2] == "" || strings.Contains(p, ",") {
 			continue
 		}
 		f, a := parts[1], parts[2]

@@ -1,11 +1,11 @@
 package token
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -95,7 +95,8 @@ func NewVerifier(c VerifierConfig) *Verifier {
 	return v
 }
 
-// Verify checks a session token and returns its claims. The checks run in
+// Verify checks a session token and returns its claims, which callers
+// must treat as read-only: cache hits share them. The checks run in
 // a fixed order and the first failure is the reason (see [Error]).
 //
 // A token that verified before is answered from a cache keyed by the exact
@@ -103,8 +104,11 @@ func NewVerifier(c VerifierConfig) *Verifier {
 // changed; every other check has an outcome that time cannot change.
 func (v *Verifier) Verify(tok string) (*Claims, error) {
 	now := v.now()
+	// Read the key-set generation before verifying, so a rotation racing
+	// with this call can only make the entry stale, never wrongly fresh.
+	gen := v.keys.generation()
 	if v.cache != nil {
-		if c, ok := v.cache.get(tok, v.keys.generation(), now.Unix()-int64(Skew/time.Second)); ok {
+		if c, ok := v.cache.get(tok, gen, now.Unix()-int64(Skew/time.Second)); ok {
 			return c, nil
 		}
 	}
@@ -113,29 +117,9 @@ func (v *Verifier) Verify(tok string) (*Claims, error) {
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(tok, c, v.keys.generation(), now.Unix())
+		v.cache.put(tok, c, gen, now.Unix())
 	}
 	return c, nil
-}
-
-type header struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  *string         `json:"typ"`
-	Cat  string          `json:"cat"`
-	Crit json.RawMessage `json:"crit"`
-}
-
-// wireClaims decodes the claims the verifier checks as untyped values, so
-// a claim of the wrong type yields the reason of its check.
-type wireClaims struct {
-	Iss any `json:"iss"`
-	Sub any `json:"sub"`
-	Sid any `json:"sid"`
-	Exp any `json:"exp"`
-	Nbf any `json:"nbf"`
-	Iat any `json:"iat"`
-	Azp any `json:"azp"`
 }
 
 func (v *Verifier) verify(tok string, now time.Time) (*Claims, error) {
@@ -144,42 +128,60 @@ func (v *Verifier) verify(tok string, now time.Time) (*Claims, error) {
 	if len(tok) == 0 || len(tok) > MaxTokenSize || !compactShape(tok) {
 		return nil, fail(ReasonInvalid, "not a compact JWS of three base64url segments")
 	}
-	hdrEnd := bytes.IndexByte([]byte(tok), '.')
-	hdrJSON, err := base64.RawURLEncoding.Strict().DecodeString(tok[:hdrEnd])
+	hdrSeg, _, _ := strings.Cut(tok, ".")
+	sigSeg := tok[strings.LastIndexByte(tok, '.')+1:]
+	strict := base64.RawURLEncoding.Strict()
+	hdrJSON, err := strict.DecodeString(hdrSeg)
 	if err != nil {
 		return nil, fail(ReasonInvalid, "header is not base64url")
 	}
-	var h header
-	if err := json.Unmarshal(hdrJSON, &h); err != nil {
+	// Header and claims are read by their exact names: encoding/json's
+	// case-insensitive struct matching would let "ALG" or "SUB" stand in.
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal(hdrJSON, &h); err != nil || h == nil {
 		return nil, fail(ReasonInvalid, "header is not a JSON object")
 	}
 	// 2. Header.
-	if h.Typ != nil && *h.Typ != "JWT" {
+	if raw, ok := h["typ"]; ok && !isString(raw, "JWT") {
 		return nil, fail(ReasonInvalid, "typ is not JWT")
 	}
-	if h.Cat != CategorySession {
+	if !isString(h["cat"], CategorySession) {
 		return nil, fail(ReasonInvalid, "not a session token")
 	}
-	if h.Crit != nil {
+	if _, ok := h["crit"]; ok {
 		return nil, fail(ReasonInvalid, "crit header is not supported")
 	}
-	if h.Alg != "RS256" {
+	if !isString(h["alg"], "RS256") {
 		return nil, fail(ReasonInvalidAlgorithm, "alg must be RS256")
 	}
-	key, ok := v.keys.Lookup(h.Kid)
+	var kid string
+	if json.Unmarshal(h["kid"], &kid) != nil {
+		return nil, fail(ReasonKidMismatch, "kid names no trusted key")
+	}
+	key, ok := v.keys.Lookup(kid)
 	if !ok {
 		return nil, fail(ReasonKidMismatch, "kid names no trusted key")
 	}
 	// 3. Signature. jku, x5u, jwk and x5c are never consulted: the key
-	// comes from our keyring only.
+	// comes from our keyring only. The signature must be canonical
+	// base64url (jwx ignores stray low bits), so a token has one spelling.
+	if !canonical(strict, sigSeg) {
+		return nil, fail(ReasonInvalidSignature, "signature is not canonical base64url")
+	}
 	payload, err := jws.Verify([]byte(tok), jws.WithKey(jwa.RS256(), key.Public), jws.WithCompact())
 	if err != nil {
 		return nil, fail(ReasonInvalidSignature, "signature does not verify")
 	}
 	// 4. Claims.
-	var w wireClaims
-	if err := json.Unmarshal(payload, &w); err != nil {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
 		return nil, fail(ReasonInvalid, "payload is not a JSON object")
+	}
+	var w wireClaims
+	for name, dst := range map[string]*any{"iss": &w.Iss, "sub": &w.Sub, "sid": &w.Sid, "exp": &w.Exp, "nbf": &w.Nbf, "iat": &w.Iat, "azp": &w.Azp} {
+		if raw, ok := m[name]; ok {
+			json.Unmarshal(raw, dst) // valid JSON already; the type is checked below
+		}
 	}
 	if s, ok := w.Sub.(string); !ok || s == "" {
 		return nil, fail(ReasonVerificationFailed, "sub must be a non-empty string")
@@ -212,11 +214,82 @@ func (v *Verifier) verify(tok string, now time.Time) (*Claims, error) {
 			return nil, fail(ReasonInvalidAuthorizedPty, "azp is not an authorized party")
 		}
 	}
-	c := &Claims{raw: payload}
-	if err := json.Unmarshal(payload, c); err != nil {
+	c, err := claimsFromMap(m)
+	if err != nil {
 		return nil, fail(ReasonVerificationFailed, "a claim has the wrong type")
 	}
+	c.raw = payload
 	return c, nil
+}
+
+// wireClaims holds the claims the verifier checks as untyped values, so
+// a claim of the wrong type yields the reason of its check.
+type wireClaims struct {
+	Iss, Sub, Sid, Exp, Nbf, Iat, Azp any
+}
+
+func isString(raw json.RawMessage, want string) bool {
+	var s string
+	return raw != nil && json.Unmarshal(raw, &s) == nil && s == want
+}
+
+// canonical reports whether seg is strict, canonical base64url.
+func canonical(enc *base64.Encoding, seg string) bool {
+	_, err := enc.DecodeString(seg)
+	return err == nil
+}
+
+// claimsFromMap fills Claims from exactly named members.
+func claimsFromMap(m map[string]json.RawMessage) (*Claims, error) {
+	c := &Claims{}
+	fields := []struct {
+		name string
+		dst  any
+	}{
+		{"iss", &c.Issuer}, {"sub", &c.Subject}, {"sid", &c.SessionID}, {"iat", &c.IssuedAt},
+		{"nbf", &c.NotBefore}, {"exp", &c.Expiry}, {"jti", &c.ID}, {"v", &c.Version},
+		{"azp", &c.AuthorizedParty}, {"sts", &c.Status}, {"fva", &c.FVA}, {"fea", &c.Features},
+	}
+	for _, f := range fields {
+		if raw, ok := m[f.name]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if raw, ok := m["act"]; ok && string(raw) != "null" {
+		var am map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &am); err != nil {
+			return nil, err
+		}
+		c.Actor = &Actor{}
+		if err := exactStrings(am, map[string]*string{"sub": &c.Actor.Subject, "sid": &c.Actor.SessionID}); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := m["o"]; ok && string(raw) != "null" {
+		var om map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &om); err != nil {
+			return nil, err
+		}
+		c.Org = &OrgClaim{}
+		if err := exactStrings(om, map[string]*string{"id": &c.Org.ID, "slg": &c.Org.Slug, "rol": &c.Org.Role,
+			"per": &c.Org.Permissions, "fpm": &c.Org.FeatureMask}); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func exactStrings(m map[string]json.RawMessage, dst map[string]*string) error {
+	for name, p := range dst {
+		if raw, ok := m[name]; ok {
+			if err := json.Unmarshal(raw, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // compactShape reports whether s is three non-empty base64url segments

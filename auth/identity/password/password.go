@@ -27,6 +27,11 @@ const (
 	MaxLength = 256
 )
 
+// maxInputBytes bounds the raw input before normalisation, so a huge body
+// costs nothing; it leaves room for 256 characters typed decomposed (NFD),
+// where one character can take a dozen bytes.
+const maxInputBytes = MaxLength * 16
+
 // Policy errors. Their text is safe to show to the user.
 var (
 	ErrTooShort = fmt.Errorf("Passwords must be %d characters or more.", MinLength)
@@ -93,7 +98,7 @@ func Normalize(pw string) string { return norm.NFC.String(pw) }
 // Check applies the password rules before any hashing: length, the list of
 // common passwords, and the user's own email address and names (personal).
 func (h *Hasher) Check(pw string, personal ...string) error {
-	if len(pw) > MaxLength*4 {
+	if len(pw) > maxInputBytes {
 		return ErrTooLong
 	}
 	pw = Normalize(pw)
@@ -161,8 +166,8 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if len(pw) > MaxLength*4 {
-		pw = pw[:MaxLength*4] // still hash, so the time class is the same; cannot match a stored hash
+	if len(pw) > maxInputBytes {
+		pw = pw[:maxInputBytes] // still hash, so the time class is the same; cannot match a stored hash
 	}
 	if err := h.acquire(ctx); err != nil {
 		return false, err
