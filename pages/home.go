@@ -11,6 +11,8 @@ type HomeProps struct {
 	Base
 	Auth *auth.Auth
 	User *auth.User
+	// ShowDemo shows the demo account hint (development only).
+	ShowDemo bool
 }
 
 // Home is the public home page. Signed-in visitors see their name.
@@ -30,6 +32,6 @@ func Home(site *Site) http.Handler {
 		if err != nil {
 			return Result[HomeProps]{}, err
 		}
-		return Props(HomeProps{Base: Base{Clerk: props}, Auth: a, User: user})
+		return Props(HomeProps{Base: Base{Clerk: props}, Auth: a, User: user, ShowDemo: site.Development})
 	}}.Handler(site)
 }

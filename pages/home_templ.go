@@ -47,9 +47,15 @@ func homeView(p HomeProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"row\"><a class=\"btn btn-primary\" href=\"/sign-up\">Create an account</a> <a class=\"btn\" href=\"/sign-in\">Sign in</a></div><p class=\"muted\">Try a demo account: <span class=\"mono\">alice@example.com</span> / <span class=\"mono\">gatehouse-demo-alice</span></p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"row\"><a class=\"btn btn-primary\" href=\"/sign-up\">Create an account</a> <a class=\"btn\" href=\"/sign-in\">Sign in</a></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
+			}
+			if p.ShowDemo {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"muted\">Try a demo account: <span class=\"mono\">alice@example.com</span> / <span class=\"mono\">gatehouse-demo-alice</span></p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
 			}
 			return nil
 		})
@@ -69,20 +75,20 @@ func homeView(p HomeProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p>Welcome back")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<p>Welcome back")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(greeting(p))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/home.templ`, Line: 17, Col: 31}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/home.templ`, Line: 19, Col: 31}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, ".</p><div class=\"row\"><a class=\"btn btn-primary\" href=\"/dashboard\">Go to your dashboard</a> <a class=\"btn\" href=\"/profile\">Your profile</a></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, ".</p><div class=\"row\"><a class=\"btn btn-primary\" href=\"/dashboard\">Go to your dashboard</a> <a class=\"btn\" href=\"/profile\">Your profile</a></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -92,7 +98,7 @@ func homeView(p HomeProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</section><div class=\"grid\"><section class=\"card\"><h2 class=\"card-title\">Page loaders</h2><p>A loader calls <code>auth.GetAuth(r)</code>, redirects when signed out, fetches data with the backend client and returns props built with <code>auth.BuildClerkProps</code>.</p></section><section class=\"card\"><h2 class=\"card-title\">Protected API routes</h2><p>Call <code>GET /api/me</code> with the session cookie or an <code>Authorization: Bearer</code> token; signed-out callers get a 401.</p></section><section class=\"card\"><h2 class=\"card-title\">Short-lived tokens</h2><p>60-second RS256 session tokens, refreshed from an HttpOnly client cookie. Revocation takes effect on the next refresh.</p></section></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</section><div class=\"grid\"><section class=\"card\"><h2 class=\"card-title\">Page loaders</h2><p>A loader calls <code>auth.GetAuth(r)</code>, redirects when signed out, fetches data with the backend client and returns props built with <code>auth.BuildClerkProps</code>.</p></section><section class=\"card\"><h2 class=\"card-title\">Protected API routes</h2><p>Call <code>GET /api/me</code> with the session cookie or an <code>Authorization: Bearer</code> token; signed-out callers get a 401.</p></section><section class=\"card\"><h2 class=\"card-title\">Short-lived tokens</h2><p>60-second RS256 session tokens, refreshed from an HttpOnly client cookie. Revocation takes effect on the next refresh.</p></section></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
