@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -290,8 +291,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Gatehouse is serving %s (listening on :%d)\n", cfg.AppURL, cfg.Port)
 	select {
 	case err := <-errc:
@@ -307,13 +312,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// app is the wired application: its handler and what must be closed.
+// app is the wired application: its handler, the backend client (for
+// seeding) and the store to close.
 type app struct {
-	handler  http.Handler
-	store    *store.DB
-	client   *auth.Client
-	identity *identity.Service
-	keys     *token.Keyring
+	handler http.Handler
+	store   *store.DB
+	client  *auth.Client
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -383,29 +387,44 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		}
 	}
 
+	authenticate := auth.Middleware(auth.Options{
+		SecretKey: cfg.SecretKey, Verifier: verifier, Identity: idsvc, Client: client,
+		Redirects: redirects, Forbidden: site.ForbiddenHandler(), Logger: log,
+	})
+
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
+	r.Use(middleware.GetHead) // HEAD is answered by the GET route
 	if len(cfg.TrustedProxies) > 0 {
 		r.Use(middleware.ClientIPFromXFF(cfg.TrustedProxies...))
 	} else {
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
 	r.Use(pages.SecurityHeaders(cfg.Production))
-	r.Use(csrf.Handler)
-	r.Use(auth.Middleware(auth.Options{
-		SecretKey: cfg.SecretKey, Verifier: verifier, Identity: idsvc, Client: client,
-		Redirects: redirects, Forbidden: site.ForbiddenHandler(), Logger: log,
-	}))
-	// The profile pages are protected in one place with a route matcher;
-	// the dashboard shows the other way, a loader that redirects.
-	r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
-	r.NotFound(site.NotFoundHandler().ServeHTTP)
-	r.MethodNotAllowed(site.MethodNotAllowedHandler().ServeHTTP)
+	r.NotFound(authenticate(site.NotFoundHandler()).ServeHTTP)
+	r.MethodNotAllowed(authenticate(site.MethodNotAllowedHandler()).ServeHTTP)
 
+	// Public, cacheable responses stay outside the auth middleware, so an
+	// inline refresh can never put a session cookie on them.
 	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
 	r.Handle("/healthz", pages.Healthz())
 	r.Handle("/readyz", pages.Readyz(st))
+	r.Handle("/.well-known/jwks.json", identity.JWKSHandler(keys.JWKS))
 
+	r.Group(func(r chi.Router) {
+		r.Use(csrf.Handler)
+		r.Use(authenticate)
+		// The profile pages are protected in one place with a route
+		// matcher; the dashboard shows the other way, a loader that
+		// redirects.
+		r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
+		routes(r, log, site, st, idsvc, limiter)
+	})
+	return &app{handler: r, store: st, client: client}, nil
+}
+
+// routes registers the pages, the frontend API and the example API.
+func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsvc *identity.Service, limiter *identity.Limiter) {
 	forms := pages.NewAuthForms(site, idsvc, limiter)
 	r.Get("/", pages.Home(site).ServeHTTP)
 	r.Get("/sign-in", forms.SignInPage().ServeHTTP)
@@ -417,7 +436,6 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	r.Get("/profile", pages.Profile(site).ServeHTTP)
 
 	r.Mount("/__clerk/v1", http.StripPrefix("/__clerk/v1", identity.NewFrontendAPI(idsvc, limiter, log)))
-	r.Handle("/.well-known/jwks.json", identity.JWKSHandler(keys.JWKS))
 
 	handle := func(fn func(http.ResponseWriter, *http.Request) error) http.Handler {
 		return api.Handler{Log: log, Fn: fn}
@@ -425,8 +443,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	r.Handle("/api/me", handle(api.GetOnly(api.Me)))
 	r.Handle("/api/token", handle(api.GetOnly(api.Token)))
 	r.Handle("/api/user", handle(api.GetOnly(api.User)))
-	r.Handle("/api/items", handle(api.Items(st)))
-	r.Handle("/api/items/{id}", handle(api.Items(st)))
-
-	return &app{handler: r, store: st, client: client, identity: idsvc, keys: keys}, nil
+	items := handle(api.Items(st))
+	r.Handle("/api/items", items)
+	r.Handle("/api/items/{id}", items)
 }

@@ -10,6 +10,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -53,17 +54,19 @@ func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, e.Status, map[string]string{"error": e.Message})
 }
 
-// WriteJSON writes v as JSON with the status.
+// WriteJSON writes v as JSON with the status. It returns an error only when
+// v cannot be encoded, before anything is written; a client that went away
+// mid-write is not an error worth a second response.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("api: encode response: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, err = w.Write(b)
-	return err
+	w.Write(b)
+	return nil
 }
 
 // DecodeJSON reads one JSON object from a bounded body into dst: 415 for

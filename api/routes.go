@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,7 +47,7 @@ func Token(w http.ResponseWriter, r *http.Request) error {
 	out := map[string]string{"userId": a.UserID, "token": tok}
 	if name := r.URL.Query().Get("template"); name != "" {
 		t, err := a.GetToken(r.Context(), auth.GetTokenOptions{Template: name})
-		if err == auth.ErrTemplateNotFound {
+		if errors.Is(err, auth.ErrTemplateNotFound) {
 			return &Error{http.StatusNotFound, "Template not found"}
 		}
 		if err != nil {

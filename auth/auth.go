@@ -76,7 +76,10 @@ type Minter interface {
 func signedOut(tt TokenType) *Auth { return &Auth{TokenType: tt} }
 
 // authFromClaims builds the signed-in object of a verified session token.
+// It works on a copy: the verifier's cache shares c between requests, and
+// the Auth fields are the handler's to change.
 func authFromClaims(c *token.Claims, tok string) *Auth {
+	c = c.Clone()
 	a := &Auth{
 		TokenType:             SessionToken,
 		IsAuthenticated:       true,

@@ -126,7 +126,7 @@ func (c *countingStore) GetSession(ctx context.Context, id string) (*store.Sessi
 	c.n.Add(1)
 	return c.Store.GetSession(ctx, id)
 }
-func (c *countingStore) ListSessions(ctx context.Context, f store.SessionFilter) ([]*store.Session, error) {
+func (c *countingStore) ListSessions(ctx context.Context, f store.SessionFilter) ([]*store.Session, int, error) {
 	c.n.Add(1)
 	return c.Store.ListSessions(ctx, f)
 }

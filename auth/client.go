@@ -270,15 +270,11 @@ func (u *UsersAPI) UpdateUser(ctx context.Context, id string, p UpdateUserParams
 			return nil, err
 		}
 		up.PasswordHash = &hash
+		up.RevokeSessions = true // in the same transaction as the new hash
 	}
 	su, err := u.store.UpdateUser(ctx, id, up)
 	if err != nil {
 		return nil, mapStoreError("update user", "user", err)
-	}
-	if p.Password != nil {
-		if err := endUserSessions(ctx, u.store, id, store.SessionRevoked); err != nil {
-			return nil, err
-		}
 	}
 	return resource.NewUser(su, true, store.Now()), nil
 }
@@ -375,11 +371,11 @@ func (s *SessionsAPI) GetSessionList(ctx context.Context, p SessionListParams) (
 	if !valid || p.Limit < 0 || p.Limit > 500 || p.Offset < 0 {
 		return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", "status, limit or offset is invalid", "status")
 	}
-	list, err := s.store.ListSessions(ctx, store.SessionFilter{UserID: p.UserID, ClientID: p.ClientID, Status: p.Status, Limit: p.Limit, Offset: p.Offset})
+	list, total, err := s.store.ListSessions(ctx, store.SessionFilter{UserID: p.UserID, ClientID: p.ClientID, Status: p.Status, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
 		return nil, mapStoreError("list sessions", "session", err)
 	}
-	out := &SessionList{Data: make([]*Session, 0, len(list)), TotalCount: len(list)}
+	out := &SessionList{Data: make([]*Session, 0, len(list)), TotalCount: total}
 	for _, ss := range list {
 		out.Data = append(out.Data, resource.NewSession(ss))
 	}
@@ -401,21 +397,6 @@ func (s *SessionsAPI) RevokeSession(ctx context.Context, id string) (*Session, e
 		return nil, mapStoreError("revoke session", "session", err)
 	}
 	return resource.NewSession(ss), nil
-}
-
-func endUserSessions(ctx context.Context, st store.Store, userID, status string) error {
-	sessions, err := st.ListSessions(ctx, store.SessionFilter{UserID: userID, Limit: 500})
-	if err != nil {
-		return fmt.Errorf("auth: end sessions: %w", err)
-	}
-	for _, s := range sessions {
-		if s.Status == store.SessionActive || s.Status == store.SessionPending {
-			if _, err := st.EndSession(ctx, s.ID, status); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("auth: end sessions: %w", err)
-			}
-		}
-	}
-	return nil
 }
 
 func isJSONObject(b json.RawMessage) bool {

@@ -72,25 +72,37 @@ func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Aut
 	for _, o := range opts {
 		o(&cfg)
 	}
+	page := IsPageRequest(r)
 	a, err := GetAuth(r)
 	if err != nil {
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		// A wiring mistake (no middleware, no secret key), not the caller's.
+		if page {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		} else {
+			writeJSONError(w, http.StatusInternalServerError, "Internal server error")
+		}
 		return nil
 	}
-	page := IsPageRequest(r)
 	st := r.Context().Value(stateKey{}).(*requestState)
+	// A redirect after a POST must not make the browser re-send the body
+	// to the sign-in page: 307 for GET and HEAD, 303 otherwise.
+	redirectStatus := http.StatusTemporaryRedirect
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		redirectStatus = http.StatusSeeOther
+	}
 	switch {
 	case !a.IsAuthenticated:
 		if page && st.opts.Redirects != nil {
 			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, st.opts.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
+			http.Redirect(w, r, st.opts.Redirects.SignInURL(r), redirectStatus)
 			return nil
 		}
 		writeJSONError(w, http.StatusUnauthorized, "Unauthorized")
 		return nil
 	case a.SessionStatus == "pending":
 		if page {
-			http.Redirect(w, r, PendingTaskURL, http.StatusTemporaryRedirect)
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, PendingTaskURL, redirectStatus)
 			return nil
 		}
 		writeJSONError(w, http.StatusUnauthorized, "Unauthorized")

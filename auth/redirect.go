@@ -110,10 +110,11 @@ func (rd *Redirects) AbsoluteURL(r *http.Request) string {
 // SignInURL returns where to send a signed-out visitor of r, with r's URL
 // as the redirect_url to come back to.
 func (rd *Redirects) SignInURL(r *http.Request) string {
-	return withRedirect(rd.signInURL, rd.AbsoluteURL(r))
+	return WithRedirectURL(rd.signInURL, rd.AbsoluteURL(r))
 }
 
-func withRedirect(base, back string) string {
+// WithRedirectURL adds a redirect_url query parameter to base.
+func WithRedirectURL(base, back string) string {
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"

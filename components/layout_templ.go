@@ -168,7 +168,7 @@ func Layout(p LayoutProps) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = UserButton(p.State.Auth(), p.State.User()).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = UserButton(p.State.User()).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

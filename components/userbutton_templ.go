@@ -48,7 +48,7 @@ func initials(u *auth.User) string {
 // UserButton is the signed-in user's menu: avatar with initials, name and
 // email, a link to manage the account, and sign-out. It is a plain
 // <details> menu and a POST form, enhanced by the client script.
-func UserButton(a *auth.Auth, u *auth.User) templ.Component {
+func UserButton(u *auth.User) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

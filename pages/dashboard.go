@@ -35,6 +35,11 @@ func Dashboard(site *Site, items ItemLister) http.Handler {
 		}
 		ctx := r.Context()
 		user, err := auth.ClerkClient(ctx).Users.GetUser(ctx, a.UserID)
+		if auth.IsNotFound(err) {
+			// Deleted since this token was issued; the token dies within
+			// its lifetime, and the next refresh signs the browser out.
+			return RedirectToSignIn[DashboardProps](r, site)
+		}
 		if err != nil {
 			return Result[DashboardProps]{}, err
 		}

@@ -3,11 +3,8 @@ package pages
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
 	"time"
 )
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // formatMillis shows a Unix-millisecond timestamp in UTC.
 func formatMillis(ms int64) string {

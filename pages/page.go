@@ -121,10 +121,9 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title 
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if state.Auth() != nil && state.Auth().IsAuthenticated {
-		// Signed-in pages are personal: never store them in a shared cache.
-		w.Header().Set("Cache-Control", "private, no-store")
-	}
+	// Every page carries its own CSP nonce and, signed in, personal data:
+	// no cache may keep it.
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

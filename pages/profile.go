@@ -28,6 +28,9 @@ func Profile(site *Site) http.Handler {
 		ctx := r.Context()
 		client := auth.ClerkClient(ctx)
 		user, err := client.Users.GetUser(ctx, a.UserID)
+		if auth.IsNotFound(err) {
+			return RedirectToSignIn[ProfileProps](r, site) // deleted since the token was issued
+		}
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}

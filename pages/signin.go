@@ -54,7 +54,7 @@ func (f *AuthForms) renderSignIn(w http.ResponseWriter, r *http.Request, status 
 	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
 	p.SignUpURL = f.site.Env.SignUpURL
 	if p.RedirectURL != "" {
-		p.SignUpURL = withQuery(p.SignUpURL, "redirect_url", p.RedirectURL)
+		p.SignUpURL = auth.WithRedirectURL(p.SignUpURL, p.RedirectURL)
 	}
 	f.site.Render(w, r, status, "Sign in", components.SignInForm(p))
 }
@@ -104,7 +104,7 @@ func (f *AuthForms) renderSignUp(w http.ResponseWriter, r *http.Request, status 
 	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
 	p.SignInURL = f.site.Env.SignInURL
 	if p.RedirectURL != "" {
-		p.SignInURL = withQuery(p.SignInURL, "redirect_url", p.RedirectURL)
+		p.SignInURL = auth.WithRedirectURL(p.SignInURL, p.RedirectURL)
 	}
 	f.site.Render(w, r, status, "Sign up", components.SignUpForm(p))
 }
@@ -175,15 +175,4 @@ func (f *AuthForms) formError(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	f.site.serverError(w, r, "form", err)
-}
-
-func withQuery(base, key, value string) string {
-	sep := "?"
-	for i := 0; i < len(base); i++ {
-		if base[i] == '?' {
-			sep = "&"
-			break
-		}
-	}
-	return base + sep + key + "=" + urlQueryEscape(value)
 }

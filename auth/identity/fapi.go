@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
 // FrontendAPI serves the JSON routes the browser script calls, under
@@ -55,12 +56,13 @@ func (f *FrontendAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mux.ServeHTTP(w, r)
 }
 
-// fail writes err, logging it when it is not a user-facing refusal.
+// fail writes err, logging it, with the trace id the caller sees, when it
+// is not a user-facing refusal.
 func (f *FrontendAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	trace := WriteError(w, err)
 	if _, ok := AsError(err); !ok {
-		f.log.ErrorContext(r.Context(), "frontend API request failed", "path", r.URL.Path, "err", err)
+		f.log.ErrorContext(r.Context(), "frontend API request failed", "path", r.URL.Path, "clerk_trace_id", trace, "err", err)
 	}
-	WriteError(w, err)
 }
 
 func clientCookie(r *http.Request) string {
@@ -101,8 +103,12 @@ func (f *FrontendAPI) getClient(w http.ResponseWriter, r *http.Request) {
 	now := f.svc.now().UnixMilli()
 	for _, s := range sessions {
 		u, err := f.svc.store.GetUser(r.Context(), s.UserID)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			continue // deleted a moment ago: the session is gone with it
+		}
+		if err != nil {
+			f.fail(w, r, err)
+			return
 		}
 		out.Sessions = append(out.Sessions, sessionJSON{
 			Session: resource.NewSession(s),

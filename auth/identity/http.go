@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/go-chi/httprate"
@@ -140,9 +139,10 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-// WriteError writes err in Clerk's error envelope. Errors that are not an
-// *Error are logged by the caller and sent as a generic 500.
-func WriteError(w http.ResponseWriter, err error) {
+// WriteError writes err in Clerk's error envelope and returns the envelope's
+// trace id. Errors that are not an *Error are sent as a generic 500; the
+// caller logs them with the trace id.
+func WriteError(w http.ResponseWriter, err error) string {
 	e, ok := AsError(err)
 	if !ok {
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal_error",
@@ -155,9 +155,11 @@ func WriteError(w http.ResponseWriter, err error) {
 		LongMessage string         `json:"long_message"`
 		Meta        map[string]any `json:"meta"`
 	}
+	trace := randid.Base62(22)
 	WriteJSON(w, e.Status, struct {
 		Errors  []apiError `json:"errors"`
 		TraceID string     `json:"clerk_trace_id"`
 	}{Errors: []apiError{{Code: e.Code, Message: e.Message, LongMessage: e.LongMessage, Meta: e.Meta()}},
-		TraceID: strings.TrimPrefix(randid.New("t"), "t_")})
+		TraceID: trace})
+	return trace
 }

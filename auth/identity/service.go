@@ -339,8 +339,12 @@ func (s *Service) refresh(ctx context.Context, sid, origin string) (*Refreshed, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.TouchSession(ctx, sess.ID, s.now().UnixMilli()); err != nil {
-		s.log.WarnContext(ctx, "could not record session activity", "session_id", sess.ID, "err", err)
+	// Record activity at most once a minute: refreshes come every ~45 s
+	// per tab, and SQLite has a single writer.
+	if now := s.now().UnixMilli(); now-sess.LastActiveAt >= time.Minute.Milliseconds() {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			s.log.WarnContext(ctx, "could not record session activity", "session_id", sess.ID, "err", err)
+		}
 	}
 	return &Refreshed{Session: sess, Token: tok, Claims: claims}, nil
 }
@@ -393,7 +397,7 @@ func (s *Service) SignOut(ctx context.Context, clientCookie string) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.store.ListSessions(ctx, store.SessionFilter{ClientID: c.ID})
+	sessions, _, err := s.store.ListSessions(ctx, store.SessionFilter{ClientID: c.ID})
 	if err != nil {
 		return fmt.Errorf("identity: sign-out: %w", err)
 	}
@@ -437,7 +441,7 @@ func (s *Service) ClientSessions(ctx context.Context, clientCookie string) (*sto
 	if err != nil {
 		return nil, nil, err
 	}
-	all, err := s.store.ListSessions(ctx, store.SessionFilter{ClientID: c.ID})
+	all, _, err := s.store.ListSessions(ctx, store.SessionFilter{ClientID: c.ID})
 	if err != nil {
 		return nil, nil, fmt.Errorf("identity: list sessions: %w", err)
 	}

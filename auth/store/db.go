@@ -56,11 +56,14 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: DATABASE_URL names no file")
 	}
-	if path != ":memory:" {
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("store: create database directory: %w", err)
-			}
+	if strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		// The writer and reader pools must share one file; an in-memory
+		// database would be private to each connection.
+		return nil, errors.New("store: DATABASE_URL must name a database file (sqlite:path/to/file.db), not an in-memory or URI database")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create database directory: %w", err)
 		}
 	}
 	// synchronous(FULL): an acknowledged write survives power loss as well
@@ -173,8 +176,9 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	// Also on a panic in fn: never keep the single writer connection.
+	defer tx.Rollback() // a no-op after Commit
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -90,8 +90,9 @@ func (db *DB) GetSession(ctx context.Context, id string) (*Session, error) {
 	return s, nil
 }
 
-// ListSessions returns sessions matching f, newest first.
-func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error) {
+// ListSessions returns one page of the sessions matching f, newest first,
+// and how many match in all.
+func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error) {
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, v string }{{"user_id", f.UserID}, {"client_id", f.ClientID}, {"status", f.Status}} {
@@ -104,6 +105,10 @@ func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, er
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count sessions: %w", err)
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -112,18 +117,18 @@ func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, er
 	rows, err := db.read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions`+cond+
 		fmt.Sprintf(` ORDER BY created_at DESC, id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list sessions: %w", err)
+		return nil, 0, fmt.Errorf("store: list sessions: %w", err)
 	}
 	defer rows.Close()
 	var out []*Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: scan session: %w", err)
+			return nil, 0, fmt.Errorf("store: scan session: %w", err)
 		}
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	return out, total, rows.Err()
 }
 
 // EndSession moves a live session to status.

@@ -85,9 +85,12 @@ type NewUser struct {
 type UserUpdate struct {
 	FirstName, LastName *string
 	PasswordHash        *string
-	PublicMetadata      json.RawMessage
-	PrivateMetadata     json.RawMessage
-	UnsafeMetadata      json.RawMessage
+	// RevokeSessions revokes every live session of the user in the same
+	// transaction (a password change signs out everywhere).
+	RevokeSessions  bool
+	PublicMetadata  json.RawMessage
+	PrivateMetadata json.RawMessage
+	UnsafeMetadata  json.RawMessage
 }
 
 // MetadataPatch holds JSON objects to merge into a user's metadata; nil
@@ -184,7 +187,7 @@ type Store interface {
 	CreateSession(ctx context.Context, c Client, s Session) error
 	GetClient(ctx context.Context, id string) (*Client, error)
 	GetSession(ctx context.Context, id string) (*Session, error)
-	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, error)
+	ListSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error)
 	// EndSession moves a live (active or pending) session to status.
 	// It returns ErrNotFound when the session is unknown or already over.
 	EndSession(ctx context.Context, id, status string) (*Session, error)

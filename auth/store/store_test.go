@@ -338,7 +338,7 @@ func TestDeleteUserCascades(t *testing.T) {
 	if _, err := db.GetSession(ctx, s.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("session of the deleted user: got %v, want ErrNotFound", err)
 	}
-	if list, err := db.ListSessions(ctx, store.SessionFilter{UserID: u.ID}); err != nil || len(list) != 0 {
+	if list, _, err := db.ListSessions(ctx, store.SessionFilter{UserID: u.ID}); err != nil || len(list) != 0 {
 		t.Errorf("ListSessions of the deleted user: got %d (%v), want 0", len(list), err)
 	}
 	if _, err := db.GetUserByEmail(ctx, "gone@example.com"); !errors.Is(err, store.ErrNotFound) {

@@ -225,10 +225,23 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 		}
+		if up.RevokeSessions {
+			if err := revokeUserSessions(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		u, err = getUser(ctx, tx, id)
 		return err
 	})
 	return u, err
+}
+
+func revokeUserSessions(ctx context.Context, tx *sql.Tx, userID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
+		WHERE user_id = $3 AND status IN ('active', 'pending')`, SessionRevoked, Now(), userID); err != nil {
+		return fmt.Errorf("store: revoke sessions: %w", err)
+	}
+	return nil
 }
 
 // DeleteUser deletes the user; their sessions, addresses and items go with it.
@@ -258,9 +271,8 @@ func (db *DB) SetUserBanned(ctx context.Context, id string, banned bool) (*User,
 			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 		}
 		if banned {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
-				WHERE user_id = $3 AND status IN ('active', 'pending')`, SessionRevoked, now, id); err != nil {
-				return fmt.Errorf("store: revoke sessions of banned user: %w", err)
+			if err := revokeUserSessions(ctx, tx, id); err != nil {
+				return err
 			}
 		}
 		u, err = getUser(ctx, tx, id)

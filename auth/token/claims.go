@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,8 +65,25 @@ func (c *Claims) MarshalJSON() ([]byte, error) {
 	return json.Marshal((*plain)(c))
 }
 
-// Raw returns the payload of the verified token (nil for claims built in code).
+// Raw returns the payload of the verified token (nil for claims built in
+// code). The bytes are shared; do not modify them.
 func (c *Claims) Raw() []byte { return c.raw }
+
+// Clone returns a deep copy, so a holder may change it without touching
+// the verifier's cached value that other requests share.
+func (c *Claims) Clone() *Claims {
+	cp := *c
+	cp.FVA = slices.Clone(c.FVA)
+	if c.Actor != nil {
+		a := *c.Actor
+		cp.Actor = &a
+	}
+	if c.Org != nil {
+		o := *c.Org
+		cp.Org = &o
+	}
+	return &cp
+}
 
 // OrgRole returns the active organization's role with its "org:" prefix,
 // or "" without an active organization.

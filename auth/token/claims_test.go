@@ -286,3 +286,15 @@ func TestClaimsMarshalJSON(t *testing.T) {
 		t.Fatalf("Raw after signing: got %s, want %s", c.Raw(), want)
 	}
 }
+
+func TestClaimsCloneIsDeep(t *testing.T) {
+	orig := &token.Claims{Subject: "user_1", FVA: []int{3, -1}, Actor: &token.Actor{Subject: "user_admin"},
+		Org: &token.OrgClaim{ID: "org_1", Role: "admin"}}
+	cp := orig.Clone()
+	cp.FVA[0] = 99
+	cp.Actor.Subject = "user_other"
+	cp.Org.Role = "member"
+	if orig.FVA[0] != 3 || orig.Actor.Subject != "user_admin" || orig.Org.Role != "admin" {
+		t.Errorf("changing the clone changed the original: got %+v %+v %+v", orig.FVA, orig.Actor, orig.Org)
+	}
+}
