@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/api"
@@ -34,10 +37,11 @@ func benchSession(b *testing.B) (*testApp, func(path string) *http.Request) {
 func BenchmarkAPIMeProtected(b *testing.B) {
 	ta, req := benchSession(b)
 	h := ta.app.handler
+	r := req("/api/me") // built once: the handlers only read it
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req("/api/me"))
+		h.ServeHTTP(rec, r)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("got status %d, want 200", rec.Code)
 		}
@@ -50,10 +54,11 @@ func BenchmarkAPIMeUnprotected(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"userId": "user_2xQv9S8kS1bQ3nNw7hZ0aa"})
 	})
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/me", nil))
+		h.ServeHTTP(rec, r)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("got status %d, want 200", rec.Code)
 		}
@@ -65,14 +70,75 @@ func BenchmarkAPIMeUnprotected(b *testing.B) {
 func BenchmarkDashboardRender(b *testing.B) {
 	ta, req := benchSession(b)
 	h := ta.app.handler
+	r := req("/dashboard")
+	r.Header.Set("Accept", "text/html")
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		r := req("/dashboard")
-		r.Header.Set("Accept", "text/html")
 		h.ServeHTTP(rec, r)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("got status %d, want 200", rec.Code)
+		}
+	}
+}
+
+// BenchmarkRefresh is the inline refresh: a request with only the
+// __client cookie, so the middleware loads the client and its session from
+// the store and mints a new RS256 session token.
+func BenchmarkRefresh(b *testing.B) {
+	ta := startApp(b, nil)
+	ta.createUser(b, "refresh@example.com", "bench-password-123", "Re", "Fresh")
+	c := ta.browser(b)
+	ta.signIn(b, c, "refresh@example.com", "bench-password-123")
+	client := ta.cookie(b, c, identity.ClientCookie)
+	h := ta.app.handler
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+		r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("got status %d, want 200", rec.Code)
+		}
+	}
+}
+
+// BenchmarkSignIn is POST /sign-in with the right password: an argon2id
+// verification, the store writes and the first token.
+func BenchmarkSignIn(b *testing.B) {
+	ta := startApp(b, nil)
+	ta.createUser(b, "signin@example.com", "bench-password-123", "Sign", "In")
+	h := ta.app.handler
+	body := url.Values{"identifier": {"signin@example.com"}, "password": {"bench-password-123"}}.Encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/sign-in", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusSeeOther {
+			b.Fatalf("got status %d, want 303", rec.Code)
+		}
+	}
+}
+
+// BenchmarkSignUp is POST /sign-up for a new address each time: the
+// password rules, an argon2id hash, the user, the session and a token.
+func BenchmarkSignUp(b *testing.B) {
+	ta := startApp(b, nil)
+	h := ta.app.handler
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body := url.Values{"email_address": {fmt.Sprintf("new%d@example.com", i)}, "password": {"bench-password-123"}}.Encode()
+		r := httptest.NewRequest(http.MethodPost, "/sign-up", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusSeeOther {
+			b.Fatalf("got status %d, want 303", rec.Code)
 		}
 	}
 }

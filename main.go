@@ -55,15 +55,24 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		cmd, args = "help", nil
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		cmd, args = args[0], args[1:]
 	}
 	if cmd == "users" {
-		if len(args) == 0 || args[0] != "create" {
-			fmt.Fprintln(stderr, "usage: gatehouse users create --email ADDRESS --password PASSWORD [--first-name NAME] [--last-name NAME]")
+		usersUsage := "usage: gatehouse users create --email ADDRESS --password PASSWORD [--first-name NAME] [--last-name NAME]"
+		switch {
+		case len(args) > 0 && args[0] == "create":
+			cmd, args = "users create", args[1:]
+		case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+			fmt.Fprintln(stdout, usersUsage)
+			return 0
+		default:
+			fmt.Fprintln(stderr, usersUsage)
 			return 2
 		}
-		cmd, args = "users create", args[1:]
 	}
 	var err error
 	switch cmd {
@@ -77,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSeed(ctx, args, stdout, stderr)
 	case "users create":
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
@@ -401,7 +410,18 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
 	r.Use(pages.SecurityHeaders(cfg.Production))
-	r.NotFound(authenticate(site.NotFoundHandler()).ServeHTTP)
+	r.NotFound(authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Unknown paths answer in the language of the surface asked.
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/__clerk/"):
+			identity.WriteError(w, &identity.Error{Status: http.StatusNotFound, Code: "resource_not_found",
+				Message: "Not found.", LongMessage: "No frontend API route matches this path."})
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			api.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "Not found"})
+		default:
+			site.ErrorPage(w, r, http.StatusNotFound)
+		}
+	})).ServeHTTP)
 	r.MethodNotAllowed(authenticate(site.MethodNotAllowedHandler()).ServeHTTP)
 
 	// Public, cacheable responses stay outside the auth middleware, so an
@@ -432,6 +452,10 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	r.Get("/sign-up", forms.SignUpPage().ServeHTTP)
 	r.Post("/sign-up", forms.SignUp().ServeHTTP)
 	r.Post("/sign-out", forms.SignOut().ServeHTTP)
+	r.Get("/sign-out", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost) // state never changes on GET
+		site.ErrorPage(w, r, http.StatusMethodNotAllowed)
+	})
 	r.Get("/dashboard", pages.Dashboard(site, st).ServeHTTP)
 	r.Get("/profile", pages.Profile(site).ServeHTTP)
 

@@ -136,6 +136,9 @@ func Items(items ItemStore) func(w http.ResponseWriter, r *http.Request) error {
 				return &Error{http.StatusBadRequest, "name must be 1 to 200 characters"}
 			}
 			it, err := items.CreateItem(ctx, a.UserID, name)
+			if isNotFound(err) {
+				return ErrUnauthorized // the user was deleted; the token outlived them
+			}
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/auth/token"
@@ -110,19 +111,15 @@ type HasParams struct {
 // Has reports whether the signed-in user has the role or permission in the
 // active organization, deciding from the token alone (Clerk's rules): false
 // when signed out, false without an active organization, Permission wins
-// over Role, roles compare with or without their "org:" prefix, and an
-// empty HasParams is false.
+// over Role, keys compare with or without their "org:" prefix ("admin" ==
+// "org:admin", "team:read" == "org:team:read"), and an empty HasParams is
+// false.
 func (a *Auth) Has(p HasParams) bool {
 	if a == nil || !a.IsAuthenticated || a.UserID == "" || a.OrgID == "" {
 		return false
 	}
 	if p.Permission != "" {
-		for _, have := range a.OrgPermissions {
-			if have == p.Permission {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(a.OrgPermissions, normalizeRole(p.Permission))
 	}
 	if p.Role != "" {
 		return normalizeRole(a.OrgRole) == normalizeRole(p.Role)
@@ -130,7 +127,8 @@ func (a *Auth) Has(p HasParams) bool {
 	return false
 }
 
-// normalizeRole replaces any run of leading "org:" with exactly one.
+// normalizeRole replaces any run of leading "org:" with exactly one (for
+// permission keys too).
 func normalizeRole(r string) string {
 	for strings.HasPrefix(r, "org:") {
 		r = r[len("org:"):]

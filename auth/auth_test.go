@@ -110,7 +110,7 @@ func (c *countingStore) RecordSignInFailure(ctx context.Context, userID string, 
 	c.n.Add(1)
 	return c.Store.RecordSignInFailure(ctx, userID, maxFailures, lockFor)
 }
-func (c *countingStore) RecordSignIn(ctx context.Context, userID string) error {
+func (c *countingStore) RecordSignIn(ctx context.Context, userID string) (int64, error) {
 	c.n.Add(1)
 	return c.Store.RecordSignIn(ctx, userID)
 }
@@ -624,7 +624,8 @@ func TestHas(t *testing.T) {
 		{"role is case sensitive", admin, auth.HasParams{Role: "Admin"}, false},
 		{"permission exact", admin, auth.HasParams{Permission: "org:team:manage"}, true},
 		{"system permission", admin, auth.HasParams{Permission: "org:sys_memberships:manage"}, true},
-		{"permission without prefix", admin, auth.HasParams{Permission: "team:manage"}, false},
+		{"permission without prefix (Clerk normalises it)", admin, auth.HasParams{Permission: "team:manage"}, true},
+		{"permission with double prefix", admin, auth.HasParams{Permission: "org:org:team:manage"}, true},
 		{"permission prefix of another", admin, auth.HasParams{Permission: "org:team"}, false},
 		{"permission missing", admin, auth.HasParams{Permission: "org:billing:read"}, false},
 		{"permission wins: false permission, true role", admin, auth.HasParams{Permission: "org:billing:read", Role: "admin"}, false},

@@ -283,8 +283,9 @@ function has(params) {
   const { role, permission } = params;
   if (!role && !permission) return false;
   if (!state.orgId) return false; // role/permission checks need an active organization
-  if (permission) return Array.isArray(state.orgPermissions) && state.orgPermissions.includes(permission);
-  const norm = (r) => (typeof r === 'string' && r ? (r.startsWith('org:') ? r : `org:${r}`) : null);
+  // As Clerk: any run of leading "org:" counts as exactly one, for roles and permissions.
+  const norm = (k) => (typeof k === 'string' && k ? `org:${k.replace(/^(org:)+/, '')}` : null);
+  if (permission) return Array.isArray(state.orgPermissions) && state.orgPermissions.includes(norm(permission));
   return norm(state.orgRole) !== null && norm(state.orgRole) === norm(role);
 }
 

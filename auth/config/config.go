@@ -8,7 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -23,7 +23,6 @@ type Config struct {
 	PublishableKey    string
 	EncryptionKey     []byte
 	SigningKeyPEM     string
-	JWTKeyPEM         string
 	AuthorizedParties []string
 	AppURL            string // without a trailing slash
 	AppOrigin         string
@@ -116,7 +115,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, &Error{Msg: "config: CLERK_ENCRYPTION_KEY must be 32 random bytes in base64; run `gatehouse init` to create one"}
 	}
 	c.SigningKeyPEM = unescapePEM(get("CLERK_SIGNING_KEY", ""))
-	c.JWTKeyPEM = unescapePEM(get("CLERK_JWT_KEY", ""))
+	if get("CLERK_JWT_KEY", "") != "" {
+		// Refuse rather than silently run as a full instance that owns
+		// the store when a verify-only service was asked for.
+		return nil, &Error{Msg: "config: CLERK_JWT_KEY (verify-only mode) is not supported by this release; unset it"}
+	}
 
 	c.AuthorizedParties = []string{c.AppOrigin}
 	if v := get("CLERK_AUTHORIZED_PARTIES", ""); v != "" {
@@ -147,10 +150,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	if v := get("TRUSTED_PROXIES", ""); v != "" {
 		for _, p := range strings.Split(v, ",") {
 			p = strings.TrimSpace(p)
-			if _, _, err := net.ParseCIDR(p); err != nil {
-				if net.ParseIP(p) == nil {
-					return nil, &Error{Msg: fmt.Sprintf("config: TRUSTED_PROXIES: %q is neither an IP nor a CIDR", p)}
-				}
+			if addr, err := netip.ParseAddr(p); err == nil {
+				p = netip.PrefixFrom(addr, addr.BitLen()).String() // one address: a /32 or /128
+			} else if _, err := netip.ParsePrefix(p); err != nil {
+				return nil, &Error{Msg: fmt.Sprintf("config: TRUSTED_PROXIES: %q is neither an IP nor a CIDR", p)}
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}

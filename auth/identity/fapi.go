@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
@@ -51,8 +52,15 @@ func NewFrontendAPI(svc *Service, limiter *Limiter, log *slog.Logger) *FrontendA
 	return f
 }
 
+// ServeHTTP answers every frontend API request with JSON, and never with
+// ServeMux's redirect for an unclean path.
 func (f *FrontendAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if p := r.URL.Path; p == "" || path.Clean(p) != p {
+		WriteError(w, &Error{Status: http.StatusNotFound, Code: "resource_not_found",
+			Message: "Not found.", LongMessage: "No frontend API route matches this path."})
+		return
+	}
 	f.mux.ServeHTTP(w, r)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -42,7 +43,14 @@ func (l *Limiter) Limited(w http.ResponseWriter, r *http.Request) (bool, time.Du
 	if l == nil {
 		return false, 0
 	}
-	if !l.rl.OnLimit(w, r, httprate.CanonicalizeIP(l.clientIP(r))) {
+	ip := l.clientIP(r)
+	if ip == "" {
+		// No usable client address (a malformed X-Forwarded-For from a
+		// trusted proxy): count by the socket's address instead of one
+		// bucket shared by every such request.
+		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	if !l.rl.OnLimit(w, r, httprate.CanonicalizeIP(ip)) {
 		return false, 0
 	}
 	wait := time.Minute

@@ -220,8 +220,15 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 		}
 		return nil, errInvalidCredentials
 	}
-	if err := s.store.RecordSignIn(ctx, u.ID); err != nil {
+	// Check the lock again, atomically with clearing the failure count:
+	// guesses sent in parallel may have locked the account while this
+	// one was hashing, and a correct password must not lift the lock.
+	lockedUntil, err := s.store.RecordSignIn(ctx, u.ID)
+	if err != nil {
 		return nil, fmt.Errorf("identity: sign-in: %w", err)
+	}
+	if lockedUntil > 0 {
+		return nil, errLocked(time.Duration(lockedUntil-now.UnixMilli()) * time.Millisecond)
 	}
 	s.log.InfoContext(ctx, "user signed in", "user_id", u.ID)
 	return s.startSession(ctx, u, clientCookie, origin)

@@ -199,6 +199,18 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
+// isForeignKeyViolation reports whether err is a foreign-key failure
+// (SQLite's message, or PostgreSQL's SQLSTATE 23503).
+func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == "23503"
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

@@ -33,6 +33,9 @@ func (db *DB) CreateItem(ctx context.Context, userID, name string) (*Item, error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO items (id, user_id, name, created_at) VALUES ($1, $2, $3, $4)`,
 			it.ID, it.UserID, it.Name, it.CreatedAt)
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("store: user %q: %w", userID, ErrNotFound) // deleted a moment ago
+		}
 		if err != nil {
 			return fmt.Errorf("store: insert item: %w", err)
 		}

@@ -178,8 +178,10 @@ type Store interface {
 	// RecordSignInFailure counts one failed attempt and locks the account
 	// for lockFor once the count reaches maxFailures.
 	RecordSignInFailure(ctx context.Context, userID string, maxFailures int, lockFor time.Duration) (SignInFailure, error)
-	// RecordSignIn resets the failure count and stamps last_sign_in_at.
-	RecordSignIn(ctx context.Context, userID string) error
+	// RecordSignIn resets the failure count and stamps last_sign_in_at,
+	// unless the account is locked: then it changes nothing and returns
+	// the lock's end (ms), so a lock set by a concurrent failure holds.
+	RecordSignIn(ctx context.Context, userID string) (lockedUntil int64, err error)
 
 	// CreateSession stores a new client when c.ID is new, or rotates the
 	// secret of the existing client c.ID, ends the client's other live

@@ -310,10 +310,25 @@ func TestRecordSignInFailure(t *testing.T) {
 	if d := got.LockedUntil - store.Now(); d <= 0 || d > time.Hour.Milliseconds() {
 		t.Errorf("LockedUntil: got %d ms from now, want in (0, 1h]", d)
 	}
-	if err := db.RecordSignIn(ctx, u.ID); err != nil {
+	// While locked, a successful password check changes nothing.
+	lockedUntil, err := db.RecordSignIn(ctx, u.ID)
+	if err != nil {
 		t.Fatalf("RecordSignIn: %v", err)
 	}
-	got, _ = db.GetUser(ctx, u.ID)
+	got2, _ := db.GetUser(ctx, u.ID)
+	if lockedUntil != got.LockedUntil || got2.LockedUntil != got.LockedUntil || got2.LastSignInAt != 0 {
+		t.Errorf("RecordSignIn while locked: got lock %d (stored %d, last sign-in %d), want the lock %d kept and no sign-in",
+			lockedUntil, got2.LockedUntil, got2.LastSignInAt, got.LockedUntil)
+	}
+	// Unlocked, it resets the count.
+	other := createUser(t, db, "other-fail@example.com")
+	if _, err := db.RecordSignInFailure(ctx, other.ID, maxFailures, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if lockedUntil, err := db.RecordSignIn(ctx, other.ID); err != nil || lockedUntil != 0 {
+		t.Fatalf("RecordSignIn: got %d, %v; want 0, nil", lockedUntil, err)
+	}
+	got, _ = db.GetUser(ctx, other.ID)
 	if got.FailedSignIns != 0 || got.LockedUntil != 0 || got.LastSignInAt == 0 {
 		t.Errorf("after RecordSignIn: got failures %d locked %d last sign-in %d, want 0 0 >0", got.FailedSignIns, got.LockedUntil, got.LastSignInAt)
 	}

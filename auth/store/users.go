@@ -309,15 +309,28 @@ func (db *DB) RecordSignInFailure(ctx context.Context, userID string, maxFailure
 	return out, err
 }
 
-// RecordSignIn resets the failure count and stamps the sign-in time.
-func (db *DB) RecordSignIn(ctx context.Context, userID string) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+// RecordSignIn resets the failure count and stamps the sign-in time,
+// unless the account is locked.
+func (db *DB) RecordSignIn(ctx context.Context, userID string) (int64, error) {
+	var lockedUntil int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := Now()
-		_, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, locked_until = 0,
-			last_sign_in_at = $1, updated_at = $1 WHERE id = $2`, now, userID)
+		err := tx.QueryRowContext(ctx, `SELECT locked_until FROM users WHERE id = $1`+db.forUpdate, userID).Scan(&lockedUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: user %q: %w", userID, ErrNotFound)
+		}
 		if err != nil {
+			return fmt.Errorf("store: record sign-in: %w", err)
+		}
+		if lockedUntil > now {
+			return nil
+		}
+		lockedUntil = 0
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, locked_until = 0,
+			last_sign_in_at = $1, updated_at = $1 WHERE id = $2`, now, userID); err != nil {
 			return fmt.Errorf("store: record sign-in: %w", err)
 		}
 		return nil
 	})
+	return lockedUntil, err
 }
