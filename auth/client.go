@@ -188,19 +188,10 @@ func (u *UsersAPI) CreateUser(ctx context.Context, p CreateUserParams) (*User, e
 		return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", "email_address is not a valid email address", "email_address")
 	}
 	nu := store.NewUser{Email: email, FirstName: deref(p.FirstName), LastName: deref(p.LastName)}
-	for _, m := range []struct {
-		name string
-		v    json.RawMessage
-		dst  *json.RawMessage
-	}{{"public_metadata", p.PublicMetadata, &nu.PublicMetadata}, {"private_metadata", p.PrivateMetadata, &nu.PrivateMetadata}, {"unsafe_metadata", p.UnsafeMetadata, &nu.UnsafeMetadata}} {
-		if m.v == nil {
-			continue
-		}
-		if !isJSONObject(m.v) {
-			return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", m.name+" must be a JSON object", m.name)
-		}
-		*m.dst = m.v
+	if err := checkMetadata(p.PublicMetadata, p.PrivateMetadata, p.UnsafeMetadata); err != nil {
+		return nil, err
 	}
+	nu.PublicMetadata, nu.PrivateMetadata, nu.UnsafeMetadata = p.PublicMetadata, p.PrivateMetadata, p.UnsafeMetadata
 	if p.Password != nil {
 		hash, err := u.hashPassword(ctx, *p.Password, p.SkipPasswordChecks, email, nu.FirstName, nu.LastName)
 		if err != nil {
@@ -250,20 +241,11 @@ func (u *UsersAPI) UpdateUser(ctx context.Context, id string, p UpdateUserParams
 	if err != nil {
 		return nil, mapStoreError("update user", "user", err)
 	}
-	up := store.UserUpdate{FirstName: p.FirstName, LastName: p.LastName}
-	for _, m := range []struct {
-		name string
-		v    json.RawMessage
-		dst  *json.RawMessage
-	}{{"public_metadata", p.PublicMetadata, &up.PublicMetadata}, {"private_metadata", p.PrivateMetadata, &up.PrivateMetadata}, {"unsafe_metadata", p.UnsafeMetadata, &up.UnsafeMetadata}} {
-		if m.v == nil {
-			continue
-		}
-		if !isJSONObject(m.v) {
-			return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", m.name+" must be a JSON object", m.name)
-		}
-		*m.dst = m.v
+	if err := checkMetadata(p.PublicMetadata, p.PrivateMetadata, p.UnsafeMetadata); err != nil {
+		return nil, err
 	}
+	up := store.UserUpdate{FirstName: p.FirstName, LastName: p.LastName,
+		PublicMetadata: p.PublicMetadata, PrivateMetadata: p.PrivateMetadata, UnsafeMetadata: p.UnsafeMetadata}
 	if p.Password != nil {
 		hash, err := u.hashPassword(ctx, *p.Password, false, current.PrimaryEmail(), current.FirstName, current.LastName)
 		if err != nil {
@@ -289,10 +271,8 @@ type UpdateUserMetadataParams struct {
 // UpdateUserMetadata deep-merges the given objects into the user's
 // metadata; a null value deletes its key.
 func (u *UsersAPI) UpdateUserMetadata(ctx context.Context, id string, p UpdateUserMetadataParams) (*User, error) {
-	for name, v := range map[string]json.RawMessage{"public_metadata": p.PublicMetadata, "private_metadata": p.PrivateMetadata, "unsafe_metadata": p.UnsafeMetadata} {
-		if v != nil && !isJSONObject(v) {
-			return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", name+" must be a JSON object", name)
-		}
+	if err := checkMetadata(p.PublicMetadata, p.PrivateMetadata, p.UnsafeMetadata); err != nil {
+		return nil, err
 	}
 	su, err := u.store.MergeUserMetadata(ctx, id, store.MetadataPatch{
 		Public: p.PublicMetadata, Private: p.PrivateMetadata, Unsafe: p.UnsafeMetadata,
@@ -397,6 +377,20 @@ func (s *SessionsAPI) RevokeSession(ctx context.Context, id string) (*Session, e
 		return nil, mapStoreError("revoke session", "session", err)
 	}
 	return resource.NewSession(ss), nil
+}
+
+// checkMetadata refuses metadata that is given but not a JSON object, in
+// the order public, private, unsafe.
+func checkMetadata(public, private, unsafe json.RawMessage) error {
+	for _, m := range []struct {
+		name string
+		v    json.RawMessage
+	}{{"public_metadata", public}, {"private_metadata", private}, {"unsafe_metadata", unsafe}} {
+		if m.v != nil && !isJSONObject(m.v) {
+			return apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", m.name+" must be a JSON object", m.name)
+		}
+	}
+	return nil
 }
 
 func isJSONObject(b json.RawMessage) bool {

@@ -48,14 +48,7 @@ func GetAuth(r *http.Request, opts ...Option) (*Auth, error) {
 	if !ok {
 		return nil, ErrNoMiddleware
 	}
-	if len(opts) == 0 {
-		if st.opts.SecretKey == "" {
-			return nil, ErrMissingSecretKey
-		}
-		st.once.Do(func() { st.auth = st.build(getAuthConfig{}) })
-		return st.auth, nil
-	}
-	cfg := getAuthConfig{}
+	var cfg getAuthConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -63,6 +56,7 @@ func GetAuth(r *http.Request, opts ...Option) (*Auth, error) {
 		return nil, ErrMissingSecretKey
 	}
 	if cfg.secretKey == "" && !cfg.treatPending && len(cfg.acceptsTokens) == 0 {
+		// The defaults: the common case, built once without a lock.
 		st.once.Do(func() { st.auth = st.build(getAuthConfig{}) })
 		return st.auth, nil
 	}

@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -132,10 +131,7 @@ func LoadKeyring(ctx context.Context, ks KeyStore, encryptionKey []byte, signing
 		if err != nil {
 			return nil, fmt.Errorf("token: generate signing key: %w", err)
 		}
-		k, err := newKey(priv)
-		if err != nil {
-			return nil, err
-		}
+		k := newKey(priv)
 		der, err := x509.MarshalPKCS8PrivateKey(priv)
 		if err != nil {
 			return nil, fmt.Errorf("token: encode signing key: %w", err)
@@ -200,7 +196,7 @@ func ParsePrivateKeyPEM(s string) (*Key, error) {
 	if priv.N.BitLen() < 2048 {
 		return nil, errors.New("the RSA key is shorter than 2048 bits")
 	}
-	return newKey(priv)
+	return newKey(priv), nil
 }
 
 // ParsePublicKeyPEM parses an RSA public key (PKIX or PKCS#1 PEM) for
@@ -222,28 +218,20 @@ func ParsePublicKeyPEM(s string) (*Key, error) {
 	} else {
 		return nil, errors.New("not an RSA public key")
 	}
-	kid, err := thumbprint(pub)
-	if err != nil {
-		return nil, err
-	}
-	return &Key{KID: kid, Public: pub}, nil
+	return &Key{KID: thumbprint(pub), Public: pub}, nil
 }
 
-func newKey(priv *rsa.PrivateKey) (*Key, error) {
-	kid, err := thumbprint(&priv.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	return &Key{KID: kid, Private: priv, Public: &priv.PublicKey}, nil
+func newKey(priv *rsa.PrivateKey) *Key {
+	return &Key{KID: thumbprint(&priv.PublicKey), Private: priv, Public: &priv.PublicKey}
 }
 
 // thumbprint is the RFC 7638 JWK thumbprint of an RSA key, used as its kid
 // so the same key always has the same id in every process.
-func thumbprint(pub *rsa.PublicKey) (string, error) {
+func thumbprint(pub *rsa.PublicKey) string {
 	e := base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
 	n := base64.RawURLEncoding.EncodeToString(pub.N.Bytes())
 	sum := sha256.Sum256([]byte(`{"e":"` + e + `","kty":"RSA","n":"` + n + `"}`))
-	return "ins_" + base64.RawURLEncoding.EncodeToString(sum[:18]), nil
+	return "ins_" + base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
 func keyCipher(encryptionKey []byte) (cipher.AEAD, error) {
@@ -273,5 +261,3 @@ func open(aead cipher.AEAD, sealed []byte) ([]byte, error) {
 	}
 	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
 }
-
-var _ crypto.Signer = (*rsa.PrivateKey)(nil)
