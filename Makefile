@@ -1,6 +1,8 @@
 # Gatehouse. `make run` serves the app; `make test` runs every test.
 export GOTOOLCHAIN := local
 GO ?= go
+# The race detector needs a C compiler; use it when there is one.
+RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 
 .PHONY: run test generate build bench fmt vet clean
 
@@ -11,7 +13,7 @@ run: generate .env
 ## test: every test (browser tests skip with a reason when Chromium is missing)
 test: generate
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test $(RACE) -count=1 -timeout 20m ./...
 
 ## bench: the Go benchmarks, with allocation counts
 bench:
