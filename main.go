@@ -375,18 +375,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	})
 
 	csrf := http.NewCrossOriginProtection()
-	// Refusals speak the language of the surface that was asked.
-	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/__clerk/"):
-			identity.WriteError(w, &identity.Error{Status: http.StatusForbidden, Code: "cross_origin_request",
-				Message: "Cross-origin request refused.", LongMessage: "State-changing requests must come from this site."})
-		case strings.HasPrefix(r.URL.Path, "/api/"):
-			api.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Forbidden"})
-		default:
-			site.ErrorPage(w, r, http.StatusForbidden)
-		}
-	}))
+	csrf.SetDenyHandler(refusal(site, api.ErrForbidden, "cross_origin_request", "State-changing requests must come from this site."))
 	for _, p := range cfg.AuthorizedParties {
 		if p != cfg.AppOrigin {
 			if err := csrf.AddTrustedOrigin(p); err != nil {
@@ -410,18 +399,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
 	r.Use(pages.SecurityHeaders(cfg.Production))
-	r.NotFound(authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Unknown paths answer in the language of the surface asked.
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/__clerk/"):
-			identity.WriteError(w, &identity.Error{Status: http.StatusNotFound, Code: "resource_not_found",
-				Message: "Not found.", LongMessage: "No frontend API route matches this path."})
-		case strings.HasPrefix(r.URL.Path, "/api/"):
-			api.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "Not found"})
-		default:
-			site.ErrorPage(w, r, http.StatusNotFound)
-		}
-	})).ServeHTTP)
+	r.NotFound(authenticate(refusal(site, api.ErrNotFound, "resource_not_found", "No route matches this path.")).ServeHTTP)
 	r.MethodNotAllowed(authenticate(site.MethodNotAllowedHandler()).ServeHTTP)
 
 	// Public, cacheable responses stay outside the auth middleware, so an
@@ -441,6 +419,22 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		routes(r, log, site, st, idsvc, limiter)
 	})
 	return &app{handler: r, store: st, client: client}, nil
+}
+
+// refusal answers e in the language of the surface that was asked: Clerk's
+// error envelope (with code) under /__clerk/, {"error": …} under /api/, and
+// the error page elsewhere.
+func refusal(site *pages.Site, e *api.Error, code, detail string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/__clerk/"):
+			identity.WriteError(w, &identity.Error{Status: e.Status, Code: code, Message: e.Message + ".", LongMessage: detail})
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			api.WriteJSON(w, e.Status, map[string]string{"error": e.Message})
+		default:
+			site.ErrorPage(w, r, e.Status)
+		}
+	})
 }
 
 // routes registers the pages, the frontend API and the example API.
