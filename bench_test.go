@@ -31,21 +31,28 @@ func benchSession(b *testing.B) (*testApp, func(path string) *http.Request) {
 	}
 }
 
+// benchServe runs h on the request req makes, b.N times, and fails on a
+// status other than want.
+func benchServe(b *testing.B, h http.Handler, req func() *http.Request, want int) {
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req())
+		if rec.Code != want {
+			b.Fatalf("got status %d, want %d", rec.Code, want)
+		}
+	}
+}
+
+// reuse returns r every time: the handlers only read it.
+func reuse(r *http.Request) func() *http.Request { return func() *http.Request { return r } }
+
 // BenchmarkAPIMeProtected is GET /api/me with a valid session cookie
 // through the whole router: security headers, CSRF check, the auth
 // middleware (verified-token cache hit), GetAuth and the JSON response.
 func BenchmarkAPIMeProtected(b *testing.B) {
 	ta, req := benchSession(b)
-	h := ta.app.handler
-	r := req("/api/me") // built once: the handlers only read it
-	b.ReportAllocs()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("got status %d, want 200", rec.Code)
-		}
-	}
+	benchServe(b, ta.app.handler, reuse(req("/api/me")), http.StatusOK)
 }
 
 // BenchmarkAPIMeUnprotected is the baseline: a bare handler writing the
@@ -54,32 +61,16 @@ func BenchmarkAPIMeUnprotected(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"userId": "user_2xQv9S8kS1bQ3nNw7hZ0aa"})
 	})
-	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("got status %d, want 200", rec.Code)
-		}
-	}
+	benchServe(b, h, reuse(httptest.NewRequest(http.MethodGet, "/api/me", nil)), http.StatusOK)
 }
 
 // BenchmarkDashboardRender is a protected page: the loader (GetAuth, a
 // backend-client read, the user's items), BuildClerkProps and the layout.
 func BenchmarkDashboardRender(b *testing.B) {
 	ta, req := benchSession(b)
-	h := ta.app.handler
 	r := req("/dashboard")
 	r.Header.Set("Accept", "text/html")
-	b.ReportAllocs()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("got status %d, want 200", rec.Code)
-		}
-	}
+	benchServe(b, ta.app.handler, reuse(r), http.StatusOK)
 }
 
 // BenchmarkRefresh is the inline refresh: a request with only the
@@ -91,17 +82,9 @@ func BenchmarkRefresh(b *testing.B) {
 	c := ta.browser(b)
 	ta.signIn(b, c, "refresh@example.com", "bench-password-123")
 	client := ta.cookie(b, c, identity.ClientCookie)
-	h := ta.app.handler
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-		r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("got status %d, want 200", rec.Code)
-		}
-	}
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})
+	benchServe(b, ta.app.handler, reuse(r), http.StatusOK)
 }
 
 // BenchmarkSignIn is POST /sign-in with the right password: an argon2id
@@ -109,36 +92,24 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkSignIn(b *testing.B) {
 	ta := startApp(b, nil)
 	ta.createUser(b, "signin@example.com", "bench-password-123", "Sign", "In")
-	h := ta.app.handler
 	body := url.Values{"identifier": {"signin@example.com"}, "password": {"bench-password-123"}}.Encode()
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPost, "/sign-in", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusSeeOther {
-			b.Fatalf("got status %d, want 303", rec.Code)
-		}
-	}
+	benchServe(b, ta.app.handler, func() *http.Request { return formRequest("/sign-in", body) }, http.StatusSeeOther)
 }
 
 // BenchmarkSignUp is POST /sign-up for a new address each time: the
 // password rules, an argon2id hash, the user, the session and a token.
 func BenchmarkSignUp(b *testing.B) {
 	ta := startApp(b, nil)
-	h := ta.app.handler
-	b.ReportAllocs()
 	i := 0
-	for b.Loop() {
+	benchServe(b, ta.app.handler, func() *http.Request {
 		i++
-		body := url.Values{"email_address": {fmt.Sprintf("new%d@example.com", i)}, "password": {"bench-password-123"}}.Encode()
-		r := httptest.NewRequest(http.MethodPost, "/sign-up", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusSeeOther {
-			b.Fatalf("got status %d, want 303", rec.Code)
-		}
-	}
+		return formRequest("/sign-up", url.Values{"email_address": {fmt.Sprintf("new%d@example.com", i)}, "password": {"bench-password-123"}}.Encode())
+	}, http.StatusSeeOther)
+}
+
+// formRequest is a POST of a URL-encoded form body (a fresh body each call).
+func formRequest(path, body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
 }

@@ -172,7 +172,7 @@ type stack struct {
 	opts      auth.Options
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
@@ -217,7 +217,7 @@ type session struct {
 }
 
 // signIn creates a user and signs them in, returning the browser's cookies.
-func (s *stack) signIn(t *testing.T, email string) session {
+func (s *stack) signIn(t testing.TB, email string) session {
 	t.Helper()
 	ctx := context.Background()
 	pw := testPassword

@@ -101,11 +101,11 @@ func (st *requestState) resolve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		st.reason = "session-token-missing"
 	}
-	client, err := r.Cookie(identity.ClientCookie)
-	if err != nil || client.Value == "" || o.Identity == nil {
+	client := identity.ClientCookieValue(r)
+	if client == "" || o.Identity == nil {
 		return
 	}
-	res, err := o.Identity.Refresh(r.Context(), client.Value, r.Header.Get("Origin"))
+	res, err := o.Identity.Refresh(r.Context(), client, r.Header.Get("Origin"))
 	switch {
 	case errors.Is(err, identity.ErrSignedOut):
 		o.Identity.Cookies().Clear(w)

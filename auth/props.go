@@ -34,9 +34,6 @@ func (p ClerkProps) Auth() *Auth { return p.auth }
 // User returns the user given in InitState, or nil.
 func (p ClerkProps) User() *User { return p.user }
 
-// State returns the JSON of the state object (without the wrapper key).
-func (p ClerkProps) State() json.RawMessage { return p.state }
-
 // MarshalJSON writes {"__clerk_ssr_state": state}.
 func (p ClerkProps) MarshalJSON() ([]byte, error) {
 	state := p.state

@@ -180,10 +180,7 @@ func displayName(u *auth.User) string {
 	if u == nil {
 		return "there"
 	}
-	if n := u.FullName(); n != "" {
-		return n
-	}
-	return u.PrimaryEmailAddress()
+	return u.DisplayName()
 }
 
 func tokenExpiry(p DashboardProps) string {

@@ -22,13 +22,6 @@ func NewAuthForms(site *Site, svc *identity.Service, limiter *identity.Limiter) 
 	return &AuthForms{site: site, svc: svc, limiter: limiter}
 }
 
-func clientCookie(r *http.Request) string {
-	if c, err := r.Cookie(identity.ClientCookie); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
 // redirectIfSignedIn sends a signed-in visitor of a sign-in or sign-up
 // page on to where they were going.
 func (f *AuthForms) redirectIfSignedIn(w http.ResponseWriter, r *http.Request, fallback string) bool {
@@ -73,7 +66,7 @@ func (f *AuthForms) SignIn() http.Handler {
 			f.renderSignIn(w, r, http.StatusTooManyRequests, p)
 			return
 		}
-		res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], clientCookie(r), r.Header.Get("Origin"))
+		res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
 		if err != nil {
 			e, ok := identity.AsError(err)
 			if !ok {
@@ -129,7 +122,7 @@ func (f *AuthForms) SignUp() http.Handler {
 		res, err := f.svc.SignUp(r.Context(), identity.SignUpInput{
 			EmailAddress: form["email_address"], Password: form["password"],
 			FirstName: form["first_name"], LastName: form["last_name"],
-		}, clientCookie(r), r.Header.Get("Origin"))
+		}, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 		if err != nil {
 			e, ok := identity.AsError(err)
 			if !ok {
@@ -159,7 +152,7 @@ func (f *AuthForms) SignOut() http.Handler {
 			f.formError(w, r, err)
 			return
 		}
-		if err := f.svc.SignOut(r.Context(), clientCookie(r)); err != nil {
+		if err := f.svc.SignOut(r.Context(), identity.ClientCookieValue(r)); err != nil {
 			f.site.serverError(w, r, "sign-out", err)
 			return
 		}

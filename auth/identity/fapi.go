@@ -73,7 +73,8 @@ func (f *FrontendAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func clientCookie(r *http.Request) string {
+// ClientCookieValue returns the request's __client cookie value, or "".
+func ClientCookieValue(r *http.Request) string {
 	if c, err := r.Cookie(ClientCookie); err == nil {
 		return c.Value
 	}
@@ -98,7 +99,7 @@ func (f *FrontendAPI) getClient(w http.ResponseWriter, r *http.Request) {
 		Sessions            []sessionJSON `json:"sessions"`
 		LastActiveSessionID *string       `json:"last_active_session_id"`
 	}{Object: "client", Sessions: []sessionJSON{}}
-	c, sessions, err := f.svc.ClientSessions(r.Context(), clientCookie(r))
+	c, sessions, err := f.svc.ClientSessions(r.Context(), ClientCookieValue(r))
 	if errors.Is(err, ErrSignedOut) {
 		WriteJSON(w, http.StatusOK, out)
 		return
@@ -147,7 +148,7 @@ func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], clientCookie(r), r.Header.Get("Origin"))
+	res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -172,7 +173,7 @@ func (f *FrontendAPI) signUp(w http.ResponseWriter, r *http.Request) {
 	res, err := f.svc.SignUp(r.Context(), SignUpInput{
 		EmailAddress: form["email_address"], Password: form["password"],
 		FirstName: form["first_name"], LastName: form["last_name"],
-	}, clientCookie(r), r.Header.Get("Origin"))
+	}, ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
 		f.fail(w, r, err)
 		return
@@ -185,7 +186,7 @@ func (f *FrontendAPI) signUp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) token(w http.ResponseWriter, r *http.Request) {
-	res, err := f.svc.TokenForClientSession(r.Context(), clientCookie(r), r.PathValue("sid"), r.Header.Get("Origin"))
+	res, err := f.svc.TokenForClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"), r.Header.Get("Origin"))
 	if errors.Is(err, ErrSignedOut) {
 		f.signedOut(w)
 		return
@@ -211,7 +212,7 @@ func (f *FrontendAPI) touch(w http.ResponseWriter, r *http.Request) {
 			Message: "Organization not found.", LongMessage: "You are not a member of an organization with this id."})
 		return
 	}
-	res, err := f.svc.TokenForClientSession(r.Context(), clientCookie(r), r.PathValue("sid"), r.Header.Get("Origin"))
+	res, err := f.svc.TokenForClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"), r.Header.Get("Origin"))
 	if errors.Is(err, ErrSignedOut) {
 		f.signedOut(w)
 		return
@@ -225,7 +226,7 @@ func (f *FrontendAPI) touch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) end(w http.ResponseWriter, r *http.Request) {
-	sess, err := f.svc.EndClientSession(r.Context(), clientCookie(r), r.PathValue("sid"))
+	sess, err := f.svc.EndClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"))
 	if errors.Is(err, ErrSignedOut) {
 		f.signedOut(w)
 		return

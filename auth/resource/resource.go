@@ -49,6 +49,14 @@ func (u *User) FullName() string {
 	return name
 }
 
+// DisplayName returns the full name, else the primary email address, else "".
+func (u *User) DisplayName() string {
+	if n := u.FullName(); n != "" {
+		return n
+	}
+	return u.PrimaryEmailAddress()
+}
+
 // PrimaryEmailAddress returns the primary email address, or "".
 func (u *User) PrimaryEmailAddress() string {
 	for _, e := range u.EmailAddresses {
