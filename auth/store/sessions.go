@@ -28,38 +28,40 @@ func scanSession(row rowScanner) (*Session, error) {
 
 // CreateSession stores (or re-keys) the client and inserts the session.
 func (db *DB) CreateSession(ctx context.Context, c Client, s Session) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		now := Now()
-		res, err := tx.ExecContext(ctx, `UPDATE clients SET secret_hash = $1, last_active_session_id = $2, updated_at = $3
-			WHERE id = $4`, c.SecretHash, s.ID, now, c.ID)
-		if err != nil {
-			return fmt.Errorf("store: rotate client secret: %w", err)
+	return db.tx(ctx, func(tx *sql.Tx) error { return createSession(ctx, tx, c, s) })
+}
+
+func createSession(ctx context.Context, tx *sql.Tx, c Client, s Session) error {
+	now := Now()
+	res, err := tx.ExecContext(ctx, `UPDATE clients SET secret_hash = $1, last_active_session_id = $2, updated_at = $3
+		WHERE id = $4`, c.SecretHash, s.ID, now, c.ID)
+	if err != nil {
+		return fmt.Errorf("store: rotate client secret: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO clients (id, secret_hash, last_active_session_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $4)`, c.ID, c.SecretHash, s.ID, now); err != nil {
+			return fmt.Errorf("store: insert client: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO clients (id, secret_hash, last_active_session_id, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $4)`, c.ID, c.SecretHash, s.ID, now); err != nil {
-				return fmt.Errorf("store: insert client: %w", err)
-			}
-		} else {
-			// One signed-in session per browser: a new sign-in replaces the old one.
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
-				WHERE client_id = $3 AND status IN ('active', 'pending')`, SessionRemoved, now, c.ID); err != nil {
-				return fmt.Errorf("store: end previous sessions: %w", err)
-			}
+	} else {
+		// One signed-in session per browser: a new sign-in replaces the old one.
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
+			WHERE client_id = $3 AND status IN ('active', 'pending')`, SessionRemoved, now, c.ID); err != nil {
+			return fmt.Errorf("store: end previous sessions: %w", err)
 		}
-		var actor any
-		if len(s.Actor) > 0 {
-			actor = string(s.Actor)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-			s.ID, c.ID, s.UserID, s.Status, nullString(s.LastActiveOrganizationID), actor,
-			s.FactorVerifiedAt, s.ExpireAt, s.LastActiveAt, now)
-		if err != nil {
-			return fmt.Errorf("store: insert session: %w", err)
-		}
-		return nil
-	})
+	}
+	var actor any
+	if len(s.Actor) > 0 {
+		actor = string(s.Actor)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		s.ID, c.ID, s.UserID, s.Status, nullString(s.LastActiveOrganizationID), actor,
+		s.FactorVerifiedAt, s.ExpireAt, s.LastActiveAt, now)
+	if err != nil {
+		return fmt.Errorf("store: insert session: %w", err)
+	}
+	return nil
 }
 
 // GetClient returns the client with id, or ErrNotFound.
@@ -155,6 +157,60 @@ func (db *DB) TouchSession(ctx context.Context, id string, at int64) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_active_at = $1 WHERE id = $2 AND status IN ('active', 'pending')`, at, id)
 		if err != nil {
 			return fmt.Errorf("store: touch session: %w", err)
+		}
+		return nil
+	})
+}
+
+// SetSessionOrganization makes orgID the live session's active
+// organization ("" for the personal account) and sets its status, in one
+// transaction that checks the session's user is a member of orgID.
+// ErrNotFound when the session is unknown or over; ErrNotMember when the
+// user does not belong to the organization.
+func (db *DB) SetSessionOrganization(ctx context.Context, id, orgID, status string) (*Session, error) {
+	var s *Session
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE id = $1 AND status IN ('active', 'pending')`+db.forUpdate, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: live session %q: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("store: get session: %w", err)
+		}
+		if orgID != "" {
+			// Locked against a concurrent removal of the membership.
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM organization_memberships
+				WHERE organization_id = $1 AND user_id = $2`+db.forUpdate, orgID, cur.UserID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("store: user %q in organization %q: %w", cur.UserID, orgID, ErrNotMember)
+			}
+			if err != nil {
+				return fmt.Errorf("store: check membership: %w", err)
+			}
+		}
+		s, err = scanSession(tx.QueryRowContext(ctx, `UPDATE sessions SET last_active_organization_id = $1, status = $2,
+			updated_at = $3 WHERE id = $4 RETURNING `+sessionColumns, nullString(orgID), status, Now(), id))
+		if err != nil {
+			return fmt.Errorf("store: set active organization: %w", err)
+		}
+		return nil
+	})
+	return s, err
+}
+
+// SetSessionStatus moves a live session between active and pending.
+// ErrNotFound when the session is unknown or over.
+func (db *DB) SetSessionStatus(ctx context.Context, id, status string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
+			WHERE id = $3 AND status IN ('active', 'pending')`, status, Now(), id)
+		if err != nil {
+			return fmt.Errorf("store: set session status: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: live session %q: %w", id, ErrNotFound)
 		}
 		return nil
 	})

@@ -1,5 +1,6 @@
 // Package store keeps Gatehouse's state: users and their email addresses,
-// clients (browsers), sessions, signing keys and the example app's items.
+// clients (browsers), sessions, organizations with their memberships and
+// invitations, actor tokens, signing keys and the example app's items.
 //
 // The [Store] interface is what the rest of Gatehouse depends on; [DB] is its
 // SQL implementation, backed by SQLite (modernc.org/sqlite, no cgo). Every
@@ -200,6 +201,44 @@ type Store interface {
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// InsertSigningKey stores a new key unless one with kid exists.
 	InsertSigningKey(ctx context.Context, k SigningKey) error
+
+	// SetSessionOrganization sets a live session's active organization
+	// ("" for none) and status, checking membership in the same
+	// transaction.
+	SetSessionOrganization(ctx context.Context, id, orgID, status string) (*Session, error)
+	// SetSessionStatus moves a live session between active and pending.
+	SetSessionStatus(ctx context.Context, id, status string) error
+
+	// Organizations. Writes take a Guard, checked inside the write's
+	// transaction against the memberships as they are then.
+	CreateOrganization(ctx context.Context, o NewOrganization) (*Organization, error)
+	GetOrganization(ctx context.Context, idOrSlug string) (*Organization, error)
+	ListOrganizations(ctx context.Context, f OrganizationFilter) ([]*Organization, int, error)
+	UpdateOrganization(ctx context.Context, id string, up OrganizationUpdate, g Guard) (*Organization, error)
+	MergeOrganizationMetadata(ctx context.Context, id string, p MetadataPatch, g Guard) (*Organization, error)
+	DeleteOrganization(ctx context.Context, id string, g Guard) error
+
+	GetMembership(ctx context.Context, orgID, userID string) (*Membership, error)
+	ListMemberships(ctx context.Context, f MembershipFilter) ([]*Membership, int, error)
+	CreateMembership(ctx context.Context, orgID, userID, role string, g Guard) (*Membership, error)
+	UpdateMembershipRole(ctx context.Context, orgID, userID, role string, g Guard) (*Membership, error)
+	DeleteMembership(ctx context.Context, orgID, userID string, g Guard) (*Membership, error)
+
+	CreateInvitation(ctx context.Context, inv NewInvitation, g Guard) (*Invitation, error)
+	GetInvitation(ctx context.Context, id string) (*Invitation, error)
+	GetInvitationByToken(ctx context.Context, tokenHash []byte) (*Invitation, error)
+	ListInvitations(ctx context.Context, f InvitationFilter) ([]*Invitation, int, error)
+	RevokeInvitation(ctx context.Context, orgID, id string, g Guard) (*Invitation, error)
+	// AcceptInvitation accepts an invitation exactly once and adds the
+	// membership in the same transaction.
+	AcceptInvitation(ctx context.Context, tokenHash []byte, userID string) (*Membership, *Invitation, error)
+
+	CreateActorToken(ctx context.Context, t ActorToken) error
+	GetActorToken(ctx context.Context, id string) (*ActorToken, error)
+	RevokeActorToken(ctx context.Context, id string) (*ActorToken, error)
+	// RedeemActorToken uses an actor token exactly once and creates its
+	// session in the same transaction.
+	RedeemActorToken(ctx context.Context, tokenHash []byte, c Client, s Session) (*ActorToken, *Session, error)
 
 	ListItems(ctx context.Context, userID string) ([]Item, error)
 	CreateItem(ctx context.Context, userID, name string) (*Item, error)
