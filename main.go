@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/auth/config"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
+	"github.com/gatehouse-dev/gatehouse/auth/roles"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 	"github.com/gatehouse-dev/gatehouse/components"
@@ -348,9 +349,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		st.Close()
 		return nil, err
 	}
+	// The organization roles and their permissions, defined in one place:
+	// change them here (roles.New) to add roles or permissions.
+	orgRoles := roles.Default()
 	idsvc := identity.New(identity.Config{
 		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
 		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge,
+		Roles: orgRoles,
 	}, st, keys, cookies, hasher, log)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
+	"github.com/gatehouse-dev/gatehouse/auth/roles"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
@@ -34,6 +35,13 @@ type Config struct {
 	SessionMaxAge     time.Duration
 	MaxFailedSignIns  int           // consecutive failures that lock an account (default 10)
 	LockoutDuration   time.Duration // how long (default 1 h)
+	// Roles are the organization roles whose permissions go into session
+	// tokens; nil means [roles.Default].
+	Roles *roles.Set
+	// OrganizationsRequired makes every session without an active
+	// organization pending, with the task of choosing one
+	// (CLERK_ORGANIZATIONS_REQUIRED).
+	OrganizationsRequired bool
 }
 
 // Service signs people in and out and mints their session tokens.
@@ -54,6 +62,9 @@ func New(cfg Config, st store.Store, keys *token.Keyring, cookies *Cookies, hash
 	}
 	if cfg.LockoutDuration <= 0 {
 		cfg.LockoutDuration = time.Hour
+	}
+	if cfg.Roles == nil {
+		cfg.Roles = roles.Default()
 	}
 	return &Service{cfg: cfg, store: st, keys: keys, cookies: cookies, hasher: hasher, log: log, now: time.Now}
 }
@@ -248,7 +259,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie,
 	secret := randid.Base62(43) // 256 bits
 	now := s.now().UnixMilli()
 	sess := &store.Session{
-		ID: randid.New("sess"), ClientID: clientID, UserID: u.ID, Status: store.SessionActive,
+		ID: randid.New("sess"), ClientID: clientID, UserID: u.ID, Status: s.statusFor(""),
 		FactorVerifiedAt: now, ExpireAt: now + s.cfg.SessionMaxAge.Milliseconds(), LastActiveAt: now,
 		CreatedAt: now, UpdatedAt: now,
 	}
@@ -256,7 +267,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie,
 	if err := s.store.CreateSession(ctx, store.Client{ID: clientID, SecretHash: sum[:]}, *sess); err != nil {
 		return nil, fmt.Errorf("identity: create session: %w", err)
 	}
-	tok, claims, err := s.mint(sess, origin)
+	tok, claims, err := s.mint(ctx, sess, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +353,7 @@ func (s *Service) refresh(ctx context.Context, sid, origin string) (*Refreshed, 
 	if err != nil {
 		return nil, err
 	}
-	tok, claims, err := s.mint(sess, origin)
+	tok, claims, err := s.mint(ctx, sess, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -458,8 +469,41 @@ func (s *Service) ClientSessions(ctx context.Context, clientCookie string) (*sto
 	return c, live, nil
 }
 
-// mint signs a session token for sess.
-func (s *Service) mint(sess *store.Session, origin string) (string, *token.Claims, error) {
+// statusFor is the status of a live session whose active organization is
+// orgID: pending while organizations are required and none is active.
+func (s *Service) statusFor(orgID string) string {
+	if s.cfg.OrganizationsRequired && orgID == "" {
+		return store.SessionPending
+	}
+	return store.SessionActive
+}
+
+// mint signs a session token for sess. The active organization's claims
+// come from the membership as the store has it now, so a member removed
+// from the organization loses them at the next refresh; the session's
+// status follows (pending without an organization when organizations are
+// required) and is saved when it changed.
+func (s *Service) mint(ctx context.Context, sess *store.Session, origin string) (string, *token.Claims, error) {
+	var m *store.Membership
+	if sess.LastActiveOrganizationID != "" {
+		var err error
+		m, err = s.store.GetMembership(ctx, sess.LastActiveOrganizationID, sess.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			m = nil
+		} else if err != nil {
+			return "", nil, fmt.Errorf("identity: load active membership: %w", err)
+		}
+	}
+	orgID := ""
+	if m != nil {
+		orgID = m.OrganizationID
+	}
+	if status := s.statusFor(orgID); status != sess.Status {
+		if err := s.store.SetSessionStatus(ctx, sess.ID, status); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", nil, fmt.Errorf("identity: update session status: %w", err)
+		}
+		sess.Status = status
+	}
 	now := s.now()
 	ttl := int64((s.cfg.TokenTTL + time.Second - 1) / time.Second)
 	c := &token.Claims{
@@ -480,6 +524,12 @@ func (s *Service) mint(sess *store.Session, origin string) (string, *token.Claim
 		if err := json.Unmarshal(sess.Actor, &a); err == nil && a.Subject != "" {
 			c.Actor = &a
 		}
+	}
+	if m != nil {
+		fea, per, fpm := token.EncodePermissions(s.cfg.Roles.Permissions(m.Role))
+		c.Org = &token.OrgClaim{ID: m.OrganizationID, Slug: m.Organization.Slug,
+			Role: strings.TrimPrefix(m.Role, "org:"), Permissions: per, FeatureMask: fpm}
+		c.Features = fea
 	}
 	tok, err := s.keys.SignSession(c)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/auth/roles"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
@@ -296,5 +297,80 @@ func TestClaimsCloneIsDeep(t *testing.T) {
 	cp.Org.Role = "member"
 	if orig.FVA[0] != 3 || orig.Actor.Subject != "user_admin" || orig.Org.Role != "admin" {
 		t.Errorf("changing the clone changed the original: got %+v %+v %+v", orig.FVA, orig.Actor, orig.Org)
+	}
+}
+
+// TestPermissionEncodingBothWays pins exact encodings in both directions:
+// the default roles of 04-organizations.md §2 (as they go into tokens),
+// many features, and the bit order (bit i of a feature's mask is the i-th
+// name of per, whichever feature introduced that name).
+func TestPermissionEncodingBothWays(t *testing.T) {
+	wide := func() []string {
+		var out []string
+		for a := range 40 {
+			out = append(out, fmt.Sprintf("org:x:a%02d", a))
+		}
+		return append(out, "org:y:a39")
+	}()
+	cases := []struct {
+		name          string
+		perms         []string
+		fea, per, fpm string
+		decoded       []string // in decode order: features as in fea, actions by bit
+	}{
+		{
+			name:  "default org:admin",
+			perms: roles.Default().Permissions(roles.Admin),
+			fea:   "o:sys_profile,o:sys_memberships,o:team", per: "manage,delete,read", fpm: "3,5,5",
+			decoded: []string{"org:sys_profile:manage", "org:sys_profile:delete", "org:sys_memberships:manage",
+				"org:sys_memberships:read", "org:team:manage", "org:team:read"},
+		},
+		{
+			name:  "default org:member",
+			perms: roles.Default().Permissions(roles.Member),
+			fea:   "o:sys_memberships,o:team", per: "read", fpm: "1,1",
+			decoded: []string{"org:sys_memberships:read", "org:team:read"},
+		},
+		{
+			name: "ten features",
+			perms: []string{"org:f0:read", "org:f1:write", "org:f2:read", "org:f2:write", "org:f3:admin", "org:f4:read",
+				"org:f5:write", "org:f6:admin", "org:f6:read", "org:f7:delete", "org:f8:read",
+				"org:f9:delete", "org:f9:admin", "org:f9:write", "org:f9:read"},
+			fea: "o:f0,o:f1,o:f2,o:f3,o:f4,o:f5,o:f6,o:f7,o:f8,o:f9", per: "read,write,admin,delete",
+			fpm: "1,2,3,4,1,2,5,8,1,15",
+			decoded: []string{"org:f0:read", "org:f1:write", "org:f2:read", "org:f2:write", "org:f3:admin", "org:f4:read",
+				"org:f5:write", "org:f6:read", "org:f6:admin", "org:f7:delete", "org:f8:read",
+				"org:f9:read", "org:f9:write", "org:f9:admin", "org:f9:delete"},
+		},
+		{
+			name:  "an action introduced by a later feature takes the next bit",
+			perms: []string{"org:billing:export", "org:team:read", "org:team:export"},
+			fea:   "o:billing,o:team", per: "export,read", fpm: "1,3",
+			decoded: []string{"org:billing:export", "org:team:export", "org:team:read"},
+		},
+		{
+			name:  "bit 39",
+			perms: wide,
+			fea:   "o:x,o:y", per: strings.Join(func() []string {
+				var a []string
+				for i := range 40 {
+					a = append(a, fmt.Sprintf("a%02d", i))
+				}
+				return a
+			}(), ","),
+			fpm:     "1099511627775,549755813888",
+			decoded: wide,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fea, per, fpm := token.EncodePermissions(tc.perms)
+			if fea != tc.fea || per != tc.per || fpm != tc.fpm {
+				t.Errorf("encode: got (%q, %q, %q), want (%q, %q, %q)", fea, per, fpm, tc.fea, tc.per, tc.fpm)
+			}
+			if got := token.DecodePermissions(tc.fea, tc.per, tc.fpm); !slices.Equal(got, tc.decoded) {
+				t.Errorf("decode: got %q, want %q", got, tc.decoded)
+			}
+		})
 	}
 }
