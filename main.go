@@ -323,11 +323,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // app is the wired application: its handler, the backend client (for
-// seeding) and the store to close.
+// seeding), the services (for commands and tests) and the store to close.
 type app struct {
 	handler http.Handler
 	store   *store.DB
 	client  *auth.Client
+	ids     *identity.Service
+	orgs    *identity.Orgs
+	actors  *identity.ActorTokens
 }
 
 func (a *app) Close() error { return a.store.Close() }
@@ -360,7 +363,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
 	})
-	client := auth.NewClient(st, hasher)
+	orgs := identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: orgRoles, Log: log})
+	actorTokens := identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: log})
+	client := auth.NewClient(st, hasher, auth.WithOrgs(orgs), auth.WithActorTokens(actorTokens))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
 		st.Close()
@@ -421,9 +426,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		// matcher; the dashboard shows the other way, a loader that
 		// redirects.
 		r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
-		routes(r, log, site, st, idsvc, limiter)
+		routes(r, log, site, st, idsvc, orgs, actorTokens, limiter)
 	})
-	return &app{handler: r, store: st, client: client}, nil
+	return &app{handler: r, store: st, client: client, ids: idsvc, orgs: orgs, actors: actorTokens}, nil
 }
 
 // refusal answers e in the language of the surface that was asked: Clerk's
@@ -443,7 +448,9 @@ func refusal(site *pages.Site, e *api.Error, code, detail string) http.Handler {
 }
 
 // routes registers the pages, the frontend API and the example API.
-func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsvc *identity.Service, limiter *identity.Limiter) {
+// orgs serves the organization pages and actors the impersonation ones.
+func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsvc *identity.Service,
+	orgs *identity.Orgs, actors *identity.ActorTokens, limiter *identity.Limiter) {
 	forms := pages.NewAuthForms(site, idsvc, limiter)
 	r.Get("/", pages.Home(site).ServeHTTP)
 	r.Get("/sign-in", forms.SignInPage().ServeHTTP)

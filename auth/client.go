@@ -27,16 +27,32 @@ type EmailAddress = resource.EmailAddress
 // users and sessions, with errors carrying Clerk's codes. Get the one the
 // middleware was given with [ClerkClient], or build one with [NewClient].
 type Client struct {
-	Users    *UsersAPI
-	Sessions *SessionsAPI
+	Users         *UsersAPI
+	Sessions      *SessionsAPI
+	Organizations *OrganizationsAPI
+	ActorTokens   *ActorTokensAPI
 }
 
 // NewClient returns a backend client over the store. hasher checks and
-// hashes passwords for CreateUser and UpdateUser.
-func NewClient(st store.Store, hasher *password.Hasher) *Client {
+// hashes passwords for CreateUser and UpdateUser; opts hand it the
+// services main.go built ([WithOrgs], [WithActorTokens]).
+func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *Client {
+	var o clientOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.orgs == nil {
+		o.orgs = identity.NewOrgs(st, identity.OrgsConfig{})
+	}
+	if o.actors == nil {
+		o.actors = identity.NewActorTokens(st, identity.ActorTokensConfig{})
+	}
+	orgs := &OrganizationsAPI{orgs: o.orgs}
 	return &Client{
-		Users:    &UsersAPI{store: st, hasher: hasher},
-		Sessions: &SessionsAPI{store: st},
+		Users:         &UsersAPI{store: st, hasher: hasher, orgs: orgs},
+		Sessions:      &SessionsAPI{store: st},
+		Organizations: orgs,
+		ActorTokens:   &ActorTokensAPI{actors: o.actors},
 	}
 }
 
@@ -119,6 +135,7 @@ type DeletedObject struct {
 type UsersAPI struct {
 	store  store.Store
 	hasher *password.Hasher
+	orgs   *OrganizationsAPI
 }
 
 // GetUser returns the user with id.

@@ -249,6 +249,17 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 // its id when the request carried a valid client cookie, but always gets a
 // new secret, so a planted cookie is worthless after sign-in.
 func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie, origin string) (*SignedIn, error) {
+	c, secret := s.newClient(ctx, clientCookie)
+	sess := s.newSession(c.ID, u.ID)
+	if err := s.store.CreateSession(ctx, *c, *sess); err != nil {
+		return nil, fmt.Errorf("identity: create session: %w", err)
+	}
+	return s.signedIn(ctx, u, sess, secret, origin)
+}
+
+// newClient returns the browser's client (a new one when the cookie names
+// none) with a fresh secret, and that secret.
+func (s *Service) newClient(ctx context.Context, clientCookie string) (*store.Client, string) {
 	clientID := ""
 	if c, err := s.client(ctx, clientCookie); err == nil {
 		clientID = c.ID
@@ -257,21 +268,28 @@ func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie,
 		clientID = randid.New("client")
 	}
 	secret := randid.Base62(43) // 256 bits
+	sum := sha256.Sum256([]byte(secret))
+	return &store.Client{ID: clientID, SecretHash: sum[:]}, secret
+}
+
+// newSession returns a new session of userID on clientID, not yet stored.
+func (s *Service) newSession(clientID, userID string) *store.Session {
 	now := s.now().UnixMilli()
-	sess := &store.Session{
-		ID: randid.New("sess"), ClientID: clientID, UserID: u.ID, Status: s.statusFor(""),
+	return &store.Session{
+		ID: randid.New("sess"), ClientID: clientID, UserID: userID, Status: s.statusFor(""),
 		FactorVerifiedAt: now, ExpireAt: now + s.cfg.SessionMaxAge.Milliseconds(), LastActiveAt: now,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	sum := sha256.Sum256([]byte(secret))
-	if err := s.store.CreateSession(ctx, store.Client{ID: clientID, SecretHash: sum[:]}, *sess); err != nil {
-		return nil, fmt.Errorf("identity: create session: %w", err)
-	}
+}
+
+// signedIn mints the first token of a stored session and encodes the
+// client cookie with the client's new secret.
+func (s *Service) signedIn(ctx context.Context, u *store.User, sess *store.Session, clientSecret, origin string) (*SignedIn, error) {
 	tok, claims, err := s.mint(ctx, sess, origin)
 	if err != nil {
 		return nil, err
 	}
-	cookie, err := s.cookies.encodeClient(clientValue{ID: clientID, Secret: secret})
+	cookie, err := s.cookies.encodeClient(clientValue{ID: sess.ClientID, Secret: clientSecret})
 	if err != nil {
 		return nil, err
 	}
@@ -449,6 +467,7 @@ func (s *Service) endSession(ctx context.Context, sess *store.Session) error {
 		return fmt.Errorf("identity: end session: %w", err)
 	}
 	s.log.InfoContext(ctx, "session ended", "session_id", sess.ID, "user_id", sess.UserID)
+	logImpersonationEnd(ctx, s.log, sess)
 	return nil
 }
 
@@ -545,4 +564,53 @@ func (s *Service) azp(origin string) string {
 		return origin
 	}
 	return s.cfg.AppOrigin
+}
+
+// logImpersonationEnd logs the end of an impersonation session with both
+// user ids; other sessions log nothing here.
+func logImpersonationEnd(ctx context.Context, log *slog.Logger, sess *store.Session) {
+	if len(sess.Actor) == 0 {
+		return
+	}
+	var a token.Actor
+	_ = json.Unmarshal(sess.Actor, &a)
+	log.InfoContext(ctx, "impersonation ended", "actor_user_id", a.Subject, "user_id", sess.UserID, "session_id", sess.ID)
+}
+
+// SetActiveOrganization makes orgID (an id or a slug) the active
+// organization of session sid, which must belong to the browser holding
+// clientCookie; "" selects the personal account. Only organizations the
+// user is a member of are accepted, checked in the store in the same
+// transaction (else CodeNotFound). With organizations required, choosing
+// one turns a pending session active, and choosing none makes it
+// pending. It returns a token minted for the new state, to be set with
+// [Cookies.SetSession] at once so the very next request sees it.
+func (s *Service) SetActiveOrganization(ctx context.Context, clientCookie, sid, orgID, origin string) (*Refreshed, error) {
+	if _, err := s.clientSession(ctx, clientCookie, sid); err != nil {
+		return nil, err
+	}
+	if _, err := s.liveSession(ctx, sid); err != nil {
+		return nil, err
+	}
+	orgID = strings.TrimSpace(orgID)
+	if orgID != "" && !store.IsOrganizationID(orgID) {
+		o, err := s.store.GetOrganization(ctx, orgID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errOrgNotFound()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("identity: find organization: %w", err)
+		}
+		orgID = o.ID
+	}
+	_, err := s.store.SetSessionOrganization(ctx, sid, orgID, s.statusFor(orgID))
+	switch {
+	case errors.Is(err, store.ErrNotMember):
+		return nil, errOrgNotFound()
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrSignedOut
+	case err != nil:
+		return nil, fmt.Errorf("identity: set active organization: %w", err)
+	}
+	return s.refresh(ctx, sid, origin)
 }
