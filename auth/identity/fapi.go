@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
@@ -119,9 +121,14 @@ func (f *FrontendAPI) getClient(w http.ResponseWriter, r *http.Request) {
 			f.fail(w, r, err)
 			return
 		}
+		memberships, err := f.svc.userMemberships(r.Context(), u.ID)
+		if err != nil {
+			f.fail(w, r, err)
+			return
+		}
 		out.Sessions = append(out.Sessions, sessionJSON{
 			Session: resource.NewSession(s),
-			User:    &clientUser{User: resource.NewUser(u, false, now), OrganizationMemberships: []any{}},
+			User:    &clientUser{User: resource.NewUser(u, false, now), OrganizationMemberships: memberships},
 		})
 		if s.ID == c.LastActiveSessionID {
 			id := s.ID
@@ -135,7 +142,21 @@ func (f *FrontendAPI) getClient(w http.ResponseWriter, r *http.Request) {
 // metadata, and the user's organization memberships.
 type clientUser struct {
 	*resource.User
-	OrganizationMemberships []any `json:"organization_memberships"`
+	OrganizationMemberships []*resource.OrganizationMembership `json:"organization_memberships"`
+}
+
+// userMemberships lists the user's organizations with role and
+// permissions, as the frontend API shows them (no private metadata).
+func (s *Service) userMemberships(ctx context.Context, userID string) ([]*resource.OrganizationMembership, error) {
+	list, _, err := s.store.ListMemberships(ctx, store.MembershipFilter{UserID: userID, Limit: 500})
+	if err != nil {
+		return nil, fmt.Errorf("identity: list memberships: %w", err)
+	}
+	out := make([]*resource.OrganizationMembership, 0, len(list))
+	for _, m := range list {
+		out = append(out, resource.NewOrganizationMembership(m, s.cfg.Roles, false))
+	}
+	return out, nil
 }
 
 func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
@@ -199,20 +220,22 @@ func (f *FrontendAPI) token(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"object": "token", "jwt": res.Token})
 }
 
-// touch sets the session's active organization. Without organizations,
-// only null (the personal account) is a valid choice.
+// touch records activity on the session and, when the body names
+// active_organization_id, makes that organization active (null or "" for
+// the personal account; only organizations the user belongs to, else 404).
+// A new session token is set at once and the session returned.
 func (f *FrontendAPI) touch(w http.ResponseWriter, r *http.Request) {
-	form, err := ReadForm(w, r)
+	form, present, err := readForm(w, r)
 	if err != nil {
 		f.fail(w, r, err)
 		return
 	}
-	if org := form["active_organization_id"]; org != "" {
-		f.fail(w, r, &Error{Status: http.StatusNotFound, Code: "resource_not_found",
-			Message: "Organization not found.", LongMessage: "You are not a member of an organization with this id."})
-		return
+	var res *Refreshed
+	if present["active_organization_id"] {
+		res, err = f.svc.SetActiveOrganization(r.Context(), ClientCookieValue(r), r.PathValue("sid"), form["active_organization_id"], r.Header.Get("Origin"))
+	} else {
+		res, err = f.svc.TokenForClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"), r.Header.Get("Origin"))
 	}
-	res, err := f.svc.TokenForClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"), r.Header.Get("Origin"))
 	if errors.Is(err, ErrSignedOut) {
 		f.signedOut(w)
 		return

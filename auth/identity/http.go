@@ -74,20 +74,29 @@ func ErrTooManyRequests(wait time.Duration) *Error {
 // It returns an *Error with the right status for an oversized body (413),
 // a wrong content type (415) or a malformed body (400).
 func ReadForm(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	out, _, err := readForm(w, r)
+	return out, err
+}
+
+// readForm is [ReadForm] that also reports which fields were present,
+// including those given as JSON null or an empty form value.
+func readForm(w http.ResponseWriter, r *http.Request) (map[string]string, map[string]bool, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	out := map[string]string{}
+	present := map[string]bool{}
 	switch ct {
 	case "application/x-www-form-urlencoded":
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			return nil, bodyError(err)
+			return nil, nil, bodyError(err)
 		}
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, errBadBody("The form body could not be parsed.")
+			return nil, nil, errBadBody("The form body could not be parsed.")
 		}
 		for k, v := range vals {
+			present[k] = true
 			if len(v) > 0 {
 				out[k] = v[0]
 			}
@@ -96,31 +105,32 @@ func ReadForm(w http.ResponseWriter, r *http.Request) (map[string]string, error)
 		var raw map[string]any
 		dec := json.NewDecoder(r.Body)
 		if err := dec.Decode(&raw); err != nil {
-			return nil, bodyError(err)
+			return nil, nil, bodyError(err)
 		}
 		if dec.More() {
-			return nil, errBadBody("The body must hold exactly one JSON object.")
+			return nil, nil, errBadBody("The body must hold exactly one JSON object.")
 		}
 		for k, v := range raw {
+			present[k] = true
 			switch v := v.(type) {
 			case string:
 				out[k] = v
 			case nil:
 			default:
-				return nil, &Error{Status: http.StatusUnprocessableEntity, Code: "form_param_format_invalid", Param: k,
+				return nil, nil, &Error{Status: http.StatusUnprocessableEntity, Code: "form_param_format_invalid", Param: k,
 					Message: k + " must be a string.", LongMessage: k + " must be a string."}
 			}
 		}
 	case "":
 		if r.ContentLength == 0 {
-			return out, nil
+			return out, present, nil
 		}
 		fallthrough
 	default:
-		return nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_type",
+		return nil, nil, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_type",
 			Message: "Send application/json or a URL-encoded form.", LongMessage: "Content-Type must be application/json or application/x-www-form-urlencoded."}
 	}
-	return out, nil
+	return out, present, nil
 }
 
 func bodyError(err error) *Error {
