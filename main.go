@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,6 +47,7 @@ Commands:
   migrate        create or migrate the database
   seed           add the demo accounts to an empty database (development only)
   users create   create a user
+  impersonate    print a one-time link that signs an administrator in as a user
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSeed(ctx, args, stdout, stderr)
 	case "users create":
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
+	case "impersonate":
+		err = cmdImpersonate(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -229,14 +233,70 @@ func cmdUsersCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-// demoAccounts are the development accounts of the product specification.
-var demoAccounts = []struct{ email, password, first, last, note string }{
-	{"alice@example.com", "gatehouse-demo-alice", "Alice", "Admin", "org:admin of Acme Inc (organizations arrive in a later release)"},
-	{"bob@example.com", "gatehouse-demo-bob", "Bob", "Member", "org:member of Acme Inc (organizations arrive in a later release)"},
-	{"carol@example.com", "gatehouse-demo-carol", "Carol", "Solo", "no organization"},
+func cmdImpersonate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("impersonate", "Prints a sign-in link (single use, valid 10 minutes) that starts a session as --user\non behalf of --admin; the session's tokens carry the act claim.", stderr)
+	admin := fs.String("admin", "", "the impersonating user: an id (user_…) or an email address (required)")
+	target := fs.String("user", "", "the user to sign in as: an id or an email address (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *admin == "" || *target == "" {
+		fs.Usage()
+		return errors.New("impersonate: --admin and --user are required")
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	find := func(flagName, v string) (*store.User, error) {
+		var u *store.User
+		var err error
+		if strings.HasPrefix(v, "user_") {
+			u, err = st.GetUser(ctx, v)
+		} else {
+			u, err = st.GetUserByEmail(ctx, identity.NormalizeEmail(v))
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("impersonate: --%s: no user %q", flagName, v)
+		}
+		return u, err
+	}
+	a, err := find("admin", *admin)
+	if err != nil {
+		return err
+	}
+	u, err := find("user", *target)
+	if err != nil {
+		return err
+	}
+	actors := identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: newLogger(cfg, stderr)})
+	actor, _ := json.Marshal(map[string]string{"sub": a.ID})
+	tok, err := auth.NewClient(st, nil, auth.WithActorTokens(actors)).ActorTokens.Create(ctx, auth.CreateActorTokenParams{UserID: u.ID, Actor: actor})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Open this link within 10 minutes to sign in as %s on behalf of %s (it works once):\n%s\n",
+		u.PrimaryEmail(), a.PrimaryEmail(), tok.URL)
+	return nil
 }
 
-// seed adds the demo accounts when there are no users yet.
+// demoAccounts are the development accounts of the product specification.
+var demoAccounts = []struct{ email, password, first, last, role, note string }{
+	{"alice@example.com", "gatehouse-demo-alice", "Alice", "Admin", roles.Admin, "org:admin of Acme Inc"},
+	{"bob@example.com", "gatehouse-demo-bob", "Bob", "Member", roles.Member, "org:member of Acme Inc"},
+	{"carol@example.com", "gatehouse-demo-carol", "Carol", "Solo", "", "no organization"},
+}
+
+// The demo organization, created by its first admin.
+const demoOrgName, demoOrgSlug = "Acme Inc", "acme"
+
+// seed adds the demo accounts and the demo organization when there are no
+// users yet.
 func seed(ctx context.Context, client *auth.Client) (bool, error) {
 	list, err := client.Users.GetUserList(ctx, auth.UserListParams{Limit: 1})
 	if err != nil {
@@ -245,15 +305,34 @@ func seed(ctx context.Context, client *auth.Client) (bool, error) {
 	if list.TotalCount > 0 {
 		return false, nil
 	}
+	var org *auth.Organization
 	for _, a := range demoAccounts {
-		if _, err := client.Users.CreateUser(ctx, auth.CreateUserParams{
+		u, err := client.Users.CreateUser(ctx, auth.CreateUserParams{
 			EmailAddress: []string{a.email}, Password: &a.password, FirstName: &a.first, LastName: &a.last,
-		}); err != nil {
+		})
+		if err != nil {
 			return false, fmt.Errorf("seed %s: %w", a.email, err)
+		}
+		switch {
+		case a.role == "":
+		case org == nil:
+			// The organization's creator becomes its admin.
+			org, err = client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{
+				Name: demoOrgName, Slug: ptr(demoOrgSlug), CreatedBy: &u.ID,
+			})
+		default:
+			_, err = client.Organizations.CreateOrganizationMembership(ctx, auth.CreateOrganizationMembershipParams{
+				OrganizationID: org.ID, UserID: u.ID, Role: a.role,
+			})
+		}
+		if err != nil {
+			return false, fmt.Errorf("seed %s: %w", demoOrgName, err)
 		}
 	}
 	return true, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func printDemoAccounts(w io.Writer) {
 	fmt.Fprintln(w, "Demo accounts:")
@@ -358,13 +437,15 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	idsvc := identity.New(identity.Config{
 		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
 		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge,
-		Roles: orgRoles,
+		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired,
 	}, st, keys, cookies, hasher, log)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
 	})
 	orgs := identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: orgRoles, Log: log})
-	actorTokens := identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: log})
+	actorTokens := identity.NewActorTokens(st, identity.ActorTokensConfig{
+		BaseURL: cfg.AppURL, AdminUserIDs: cfg.AdminUserIDs, AdminEmails: cfg.AdminEmails, Log: log,
+	})
 	client := auth.NewClient(st, hasher, auth.WithOrgs(orgs), auth.WithActorTokens(actorTokens))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
@@ -473,6 +554,9 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	r.Handle("/api/me", handle(api.GetOnly(api.Me)))
 	r.Handle("/api/token", handle(api.GetOnly(api.Token)))
 	r.Handle("/api/user", handle(api.GetOnly(api.User)))
+	r.Handle("/api/admin", handle(api.GetOnly(api.Admin)))
+	r.Handle("/api/org", handle(api.GetOnly(api.Org)))
+	r.Handle("/api/team", handle(api.GetOnly(api.Team)))
 	items := handle(api.Items(st))
 	r.Handle("/api/items", items)
 	r.Handle("/api/items/{id}", items)

@@ -157,3 +157,46 @@ func Items(items ItemStore) func(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 }
+
+// Admin is GET /api/admin: a role check in the active organization.
+func Admin(w http.ResponseWriter, r *http.Request) error {
+	a, err := signedIn(r)
+	if err != nil {
+		return err
+	}
+	if !a.Has(auth.HasParams{Role: "admin"}) {
+		return ErrForbidden
+	}
+	return WriteJSON(w, http.StatusOK, map[string]string{"message": "Admin action completed"})
+}
+
+// Org is GET /api/org: the active organization, from the token.
+func Org(w http.ResponseWriter, r *http.Request) error {
+	a, err := signedIn(r)
+	if err != nil {
+		return err
+	}
+	if a.OrgID == "" {
+		return &Error{http.StatusBadRequest, "Organization required"}
+	}
+	return WriteJSON(w, http.StatusOK, map[string]any{
+		"userId": a.UserID,
+		"organization": map[string]any{
+			"id": a.OrgID, "role": a.OrgRole, "slug": a.OrgSlug, "permissions": a.OrgPermissions,
+		},
+	})
+}
+
+// Team is GET /api/team: a permission check in the active organization.
+func Team(w http.ResponseWriter, r *http.Request) error {
+	a, err := signedIn(r)
+	if err != nil {
+		return err
+	}
+	if !a.Has(auth.HasParams{Permission: "org:team:manage"}) {
+		return ErrForbidden
+	}
+	return WriteJSON(w, http.StatusOK, map[string]string{
+		"userId": a.UserID, "orgId": a.OrgID, "message": "Team management access granted",
+	})
+}

@@ -174,6 +174,12 @@ type stack struct {
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
+	return newStackWith(t, nil)
+}
+
+// newStackWith is newStack with the identity configuration changed by mod.
+func newStackWith(t testing.TB, mod func(*identity.Config)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
 	if err != nil {
@@ -191,10 +197,14 @@ func newStack(t testing.TB) *stack {
 		t.Fatalf("NewCookies: %v", err)
 	}
 	hasher := password.NewHasher(fastParams, 0)
-	ids := identity.New(identity.Config{
+	idcfg := identity.Config{
 		Issuer: appURL, AppOrigin: appURL, AuthorizedParties: parties,
 		TokenTTL: time.Minute, SessionMaxAge: time.Hour,
-	}, cs, keys, cookies, hasher, slog.New(slog.DiscardHandler))
+	}
+	if mod != nil {
+		mod(&idcfg)
+	}
+	ids := identity.New(idcfg, cs, keys, cookies, hasher, slog.New(slog.DiscardHandler))
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: appURL, AuthorizedParties: parties, TokenTTL: time.Minute,
 	})

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -231,4 +232,79 @@ func sameStrings(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// TestPendingSessionsWithRealTokens: with organizations required, a
+// session without an active organization mints sts "pending" tokens;
+// GetAuth signs it in by default and out with TreatPendingAsSignedOut(true)
+// (keeping the status); Protect sends pages to the task page and APIs get
+// 401; choosing an organization makes the session active.
+func TestPendingSessionsWithRealTokens(t *testing.T) {
+	s := newStackWith(t, func(c *identity.Config) { c.OrganizationsRequired = true })
+	ctx := context.Background()
+	sess := s.signIn(t, "pending@example.com")
+	if _, claims := decodeToken(t, sess.token); claims["sts"] != "pending" {
+		t.Fatalf("first token: got sts %v, want pending", claims["sts"])
+	}
+	check := func(tok, wantStatus string) {
+		t.Helper()
+		r := func() *http.Request { return newReq("/", withCookie(identity.SessionCookie, tok)) }
+		a, _ := s.getAuth(t, r())
+		if !a.IsAuthenticated || a.SessionStatus != wantStatus {
+			t.Errorf("default GetAuth: got signed in %v, status %q; want signed in, %s", a.IsAuthenticated, a.SessionStatus, wantStatus)
+		}
+		a, _ = s.getAuth(t, r(), auth.TreatPendingAsSignedOut(true))
+		if a.IsAuthenticated != (wantStatus == "active") || a.SessionStatus != wantStatus {
+			t.Errorf("TreatPendingAsSignedOut(true): got signed in %v, status %q; want %v, %s", a.IsAuthenticated, a.SessionStatus, wantStatus == "active", wantStatus)
+		}
+		page := r()
+		page.Header.Set("Accept", "text/html")
+		rec := serve(s.opts, page, auth.Protect()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})).ServeHTTP)
+		api := serve(s.opts, r(), auth.Protect()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})).ServeHTTP)
+		if wantStatus == "pending" {
+			if rec.Code != http.StatusTemporaryRedirect || rec.Header().Get("Location") != auth.PendingTaskURL {
+				t.Errorf("Protect, page: got %d to %q, want 307 to %s", rec.Code, rec.Header().Get("Location"), auth.PendingTaskURL)
+			}
+			if api.Code != http.StatusUnauthorized {
+				t.Errorf("Protect, API: got %d, want 401", api.Code)
+			}
+		} else if rec.Code != http.StatusOK || api.Code != http.StatusOK {
+			t.Errorf("Protect for an active session: got page %d, API %d; want 200, 200", rec.Code, api.Code)
+		}
+	}
+	check(sess.token, "pending")
+
+	org, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Acme", CreatedBy: &sess.userID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.ids.SetActiveOrganization(ctx, sess.clientCookie, sess.sessionID, org.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Claims.Status != "active" || res.Session.Status != "active" {
+		t.Errorf("after choosing: got sts %q, session %q; want active", res.Claims.Status, res.Session.Status)
+	}
+	check(res.Token, "active")
+	res, err = s.ids.SetActiveOrganization(ctx, sess.clientCookie, sess.sessionID, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(res.Token, "pending")
+}
+
+func decodeToken(t *testing.T, tok string) (map[string]any, map[string]any) {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts", len(parts))
+	}
+	var h, c map[string]any
+	for i, dst := range []*map[string]any{&h, &c} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil || json.Unmarshal(b, dst) != nil {
+			t.Fatalf("token part %d is not base64url JSON", i)
+		}
+	}
+	return h, c
 }

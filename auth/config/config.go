@@ -42,6 +42,13 @@ type Config struct {
 	// SignInRateLimit is the sign-in and sign-up attempts allowed per
 	// client IP per minute.
 	SignInRateLimit int
+
+	// OrganizationsRequired makes sessions without an active
+	// organization pending until the user chooses or creates one.
+	OrganizationsRequired bool
+	// AdminUserIDs and AdminEmails name the instance administrators, who
+	// may impersonate users from the app.
+	AdminUserIDs, AdminEmails []string
 }
 
 // Secure reports whether the app is served over https (Secure cookies).
@@ -161,7 +168,37 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.SignInRateLimit, err = strconv.Atoi(get("SIGN_IN_RATE_LIMIT", "20")); err != nil || c.SignInRateLimit < 1 {
 		return nil, &Error{Msg: "config: SIGN_IN_RATE_LIMIT must be a positive number of attempts per minute"}
 	}
+	switch v := get("CLERK_ORGANIZATIONS_REQUIRED", "false"); v {
+	case "true":
+		c.OrganizationsRequired = true
+	case "false":
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("config: CLERK_ORGANIZATIONS_REQUIRED must be true or false, not %q", v)}
+	}
+	for _, id := range list(get("ADMIN_USER_IDS", "")) {
+		if !strings.HasPrefix(id, "user_") {
+			return nil, &Error{Msg: fmt.Sprintf("config: ADMIN_USER_IDS: %q is not a user id (user_…)", id)}
+		}
+		c.AdminUserIDs = append(c.AdminUserIDs, id)
+	}
+	for _, e := range list(get("ADMIN_EMAILS", "")) {
+		if !strings.Contains(e, "@") {
+			return nil, &Error{Msg: fmt.Sprintf("config: ADMIN_EMAILS: %q is not an email address", e)}
+		}
+		c.AdminEmails = append(c.AdminEmails, strings.ToLower(e))
+	}
 	return c, nil
+}
+
+// list splits a comma-separated value, dropping blanks.
+func list(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func duration(s string, min time.Duration) (time.Duration, error) {

@@ -82,6 +82,12 @@ func TestLoadDerived(t *testing.T) {
 			return c.SigningKeyPEM, "-----BEGIN X-----\nabc\n-----END X-----"
 		}},
 		{"token TTL", map[string]string{"SESSION_TOKEN_TTL": "2s"}, func(c *Config) (any, any) { return c.SessionTokenTTL, 2 * time.Second }},
+		{"organizations not required by default", nil, func(c *Config) (any, any) { return c.OrganizationsRequired, false }},
+		{"organizations required", map[string]string{"CLERK_ORGANIZATIONS_REQUIRED": "true"}, func(c *Config) (any, any) { return c.OrganizationsRequired, true }},
+		{"admin user ids", map[string]string{"ADMIN_USER_IDS": " user_a, ,user_b "}, func(c *Config) (any, any) { return strings.Join(c.AdminUserIDs, ","), "user_a,user_b" }},
+		{"admin emails lower-cased", map[string]string{"ADMIN_EMAILS": "Root@Example.com,ops@example.com"}, func(c *Config) (any, any) {
+			return strings.Join(c.AdminEmails, ","), "root@example.com,ops@example.com"
+		}},
 		{"production with https and a live key", map[string]string{"APP_ENV": "production", "APP_URL": "https://app.example.com", "CLERK_SECRET_KEY": testLiveSecret}, func(c *Config) (any, any) {
 			return c.Production, true
 		}},
@@ -120,6 +126,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad authorized party", map[string]string{"CLERK_AUTHORIZED_PARTIES": "app.example.com"}, []string{"CLERK_AUTHORIZED_PARTIES"}},
 		{"token TTL too long", map[string]string{"SESSION_TOKEN_TTL": "2h"}, []string{"SESSION_TOKEN_TTL"}},
 		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "not-an-ip"}, []string{"TRUSTED_PROXIES"}},
+		{"organizations required not a boolean", map[string]string{"CLERK_ORGANIZATIONS_REQUIRED": "yes"}, []string{"CLERK_ORGANIZATIONS_REQUIRED"}},
+		{"admin id not a user id", map[string]string{"ADMIN_USER_IDS": "alice"}, []string{"ADMIN_USER_IDS"}},
+		{"admin email not an address", map[string]string{"ADMIN_EMAILS": "alice"}, []string{"ADMIN_EMAILS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load(env(tc.over))

@@ -169,7 +169,13 @@ func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], ClientCookieValue(r), r.Header.Get("Origin"))
+	var res *SignedIn
+	if form["strategy"] == "ticket" {
+		// An actor token: impersonation (Clerk's ticket strategy).
+		res, err = f.svc.SignInWithActorToken(r.Context(), form["ticket"], ClientCookieValue(r), r.Header.Get("Origin"))
+	} else {
+		res, err = f.svc.SignIn(r.Context(), form["identifier"], form["password"], ClientCookieValue(r), r.Header.Get("Origin"))
+	}
 	if err != nil {
 		f.fail(w, r, err)
 		return
