@@ -28,6 +28,12 @@ type testApp struct {
 // of the configuration, e.g. SESSION_TOKEN_TTL).
 func startApp(t testing.TB, env map[string]string) *testApp {
 	t.Helper()
+	return startAppLogging(t, env, slog.New(slog.DiscardHandler))
+}
+
+// startAppLogging is startApp with the app logging to log.
+func startAppLogging(t testing.TB, env map[string]string, log *slog.Logger) *testApp {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	vars := map[string]string{
 		"APP_URL":              "http://" + srv.Listener.Addr().String(),
@@ -43,7 +49,7 @@ func startApp(t testing.TB, env map[string]string) *testApp {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := newApp(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}
