@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -76,11 +77,26 @@ func BenchmarkDashboardRender(b *testing.B) {
 // BenchmarkRefresh is the inline refresh: a request with only the
 // __client cookie, so the middleware loads the client and its session from
 // the store and mints a new RS256 session token.
-func BenchmarkRefresh(b *testing.B) {
+func BenchmarkRefresh(b *testing.B) { benchRefresh(b, false) }
+
+// BenchmarkRefreshWithOrganization is the inline refresh of a session
+// with an active organization: one more store read (the membership, with
+// the organization's slug) and the o and fea claims.
+func BenchmarkRefreshWithOrganization(b *testing.B) { benchRefresh(b, true) }
+
+func benchRefresh(b *testing.B, withOrg bool) {
 	ta := startApp(b, nil)
 	ta.createUser(b, "refresh@example.com", "bench-password-123", "Re", "Fresh")
 	c := ta.browser(b)
 	ta.signIn(b, c, "refresh@example.com", "bench-password-123")
+	if withOrg {
+		org, err := ta.app.orgs.Create(context.Background(), identity.AsUser(ta.orgUserID(b, "refresh@example.com")),
+			identity.CreateOrganizationInput{Name: "Bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ta.orgActivate(b, c, org.ID)
+	}
 	client := ta.cookie(b, c, identity.ClientCookie)
 	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 	r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})

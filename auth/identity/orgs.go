@@ -61,6 +61,22 @@ type Caller struct {
 // AsUser is the signed-in user userID.
 func AsUser(userID string) Caller { return Caller{userID: userID} }
 
+// SessionCaller is the caller for a request signed in with session sid:
+// the session is re-read from the store, as every sensitive write needs,
+// and must still be live (not ended, revoked or expired, its user not
+// banned), else ErrSignedOut. Pages call it with auth.Auth's SessionID
+// before an organization change.
+func (s *Service) SessionCaller(ctx context.Context, sid string) (Caller, error) {
+	if sid == "" {
+		return Caller{}, ErrSignedOut
+	}
+	sess, err := s.liveSession(ctx, sid)
+	if err != nil {
+		return Caller{}, err
+	}
+	return AsUser(sess.UserID), nil
+}
+
 // AsInstance is the instance itself.
 func AsInstance() Caller { return Caller{instance: true} }
 

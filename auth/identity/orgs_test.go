@@ -284,3 +284,24 @@ func TestOrgsSendFailureKeepsInvitation(t *testing.T) {
 		t.Errorf("invite with a failing sender: got %+v, %v; want the invitation with SendError set", res, err)
 	}
 }
+
+func TestSessionCaller(t *testing.T) {
+	svc, _ := newService(t)
+	ctx := context.Background()
+	res, err := svc.SignUp(ctx, SignUpInput{EmailAddress: "ann@example.com", Password: "a long enough password"}, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.SessionCaller(ctx, res.Session.ID)
+	if err != nil || c.UserID() != res.User.ID {
+		t.Fatalf("SessionCaller(live): got %+v, %v; want ann", c, err)
+	}
+	if _, err := svc.EndClientSession(ctx, clientCookieOf(t, svc, res), res.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, sid := range []string{res.Session.ID, "", "sess_unknown"} {
+		if c, err := svc.SessionCaller(ctx, sid); !errors.Is(err, ErrSignedOut) || c != (Caller{}) {
+			t.Errorf("SessionCaller(%q): got %+v, %v; want ErrSignedOut and the zero Caller", sid, c, err)
+		}
+	}
+}
