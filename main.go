@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/auth/config"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
+	"github.com/gatehouse-dev/gatehouse/auth/mail"
 	"github.com/gatehouse-dev/gatehouse/auth/roles"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
@@ -442,7 +443,29 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
 	})
-	orgs := identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: orgRoles, Log: log})
+	// Invitations go out by SMTP when it is configured; in development,
+	// otherwise, to the in-process mailbox shown at /dev/mailbox.
+	var mailbox *mail.Mailbox
+	var sender mail.Sender
+	switch {
+	case cfg.SMTPURL != "":
+		if sender, err = mail.ParseSMTPURL(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			st.Close()
+			return nil, err
+		}
+	case !cfg.Production:
+		mailbox = mail.NewMailbox(100)
+		sender = mailbox
+	default:
+		log.Warn("SMTP_URL is not set: invitation links are not emailed")
+	}
+	orgsCfg := identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: orgRoles, Log: log}
+	if sender != nil {
+		orgsCfg.SendInvitation = func(ctx context.Context, m identity.InvitationMessage) error {
+			return sender.Send(ctx, pages.InvitationEmail(m))
+		}
+	}
+	orgs := identity.NewOrgs(st, orgsCfg)
 	actorTokens := identity.NewActorTokens(st, identity.ActorTokensConfig{
 		BaseURL: cfg.AppURL, AdminUserIDs: cfg.AdminUserIDs, AdminEmails: cfg.AdminEmails, Log: log,
 	})
@@ -459,7 +482,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		},
 		Redirects: redirects, Log: log, Development: !cfg.Production,
 		SignInFallback: cfg.SignInFallbackRedirectURL, SignUpFallback: cfg.SignUpFallbackRedirect,
-		AfterSignOut: cfg.AfterSignOutURL,
+		AfterSignOut: cfg.AfterSignOutURL, Orgs: orgs,
 	}
 	limiter := identity.NewLimiter(cfg.SignInRateLimit, time.Minute, func(r *http.Request) string {
 		return middleware.GetClientIP(r.Context())
@@ -507,7 +530,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		// matcher; the dashboard shows the other way, a loader that
 		// redirects.
 		r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
-		routes(r, log, site, st, idsvc, orgs, actorTokens, limiter)
+		routes(r, log, site, st, idsvc, orgs, actorTokens, limiter, mailbox)
 	})
 	return &app{handler: r, store: st, client: client, ids: idsvc, orgs: orgs, actors: actorTokens}, nil
 }
@@ -531,7 +554,7 @@ func refusal(site *pages.Site, e *api.Error, code, detail string) http.Handler {
 // routes registers the pages, the frontend API and the example API.
 // orgs serves the organization pages and actors the impersonation ones.
 func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsvc *identity.Service,
-	orgs *identity.Orgs, actors *identity.ActorTokens, limiter *identity.Limiter) {
+	orgs *identity.Orgs, actors *identity.ActorTokens, limiter *identity.Limiter, mailbox *mail.Mailbox) {
 	forms := pages.NewAuthForms(site, idsvc, limiter)
 	r.Get("/", pages.Home(site).ServeHTTP)
 	r.Get("/sign-in", forms.SignInPage().ServeHTTP)
@@ -545,6 +568,31 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	})
 	r.Get("/dashboard", pages.Dashboard(site, st).ServeHTTP)
 	r.Get("/profile", pages.Profile(site).ServeHTTP)
+
+	op := pages.NewOrgPages(site, idsvc, orgs)
+	r.Get("/org", op.Manage().ServeHTTP)
+	r.Get("/org/new", op.NewPage().ServeHTTP)
+	r.Post("/org/new", op.Create().ServeHTTP)
+	r.Post("/org/switch", op.Switch().ServeHTTP)
+	r.Post("/org/settings", op.UpdateSettings().ServeHTTP)
+	r.Post("/org/delete", op.Delete().ServeHTTP)
+	r.Post("/org/leave", op.Leave().ServeHTTP)
+	r.Post("/org/members/role", op.ChangeRole().ServeHTTP)
+	r.Post("/org/members/remove", op.RemoveMember().ServeHTTP)
+	r.Post("/org/invitations", op.Invite().ServeHTTP)
+	r.Post("/org/invitations/revoke", op.RevokeInvitation().ServeHTTP)
+	r.Get(identity.InvitationPath, op.Invitation().ServeHTTP)
+	r.Post(identity.InvitationPath, op.AcceptInvitation().ServeHTTP)
+	r.Get(pages.ChooseOrganizationPath, op.ChooseOrganization().ServeHTTP)
+
+	imp := pages.NewImpersonation(site, idsvc, actors)
+	r.Get(identity.TicketPath, imp.TicketPage().ServeHTTP)
+	r.Post(identity.TicketPath, imp.Ticket().ServeHTTP)
+	r.Get("/admin/impersonate", imp.AdminPage().ServeHTTP)
+	r.Post("/admin/impersonate", imp.Impersonate().ServeHTTP)
+	if mailbox != nil {
+		r.Get("/dev/mailbox", pages.Mailbox(site, mailbox).ServeHTTP) // development only
+	}
 
 	r.Mount("/__clerk/v1", http.StripPrefix("/__clerk/v1", identity.NewFrontendAPI(idsvc, limiter, log)))
 

@@ -18,6 +18,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
@@ -66,6 +67,8 @@ type Site struct {
 	// SignInFallback and SignUpFallback are where users land after
 	// signing in or up without a redirect_url; AfterSignOut after sign-out.
 	SignInFallback, SignUpFallback, AfterSignOut string
+	// Orgs, when set, fills the OrganizationSwitcher of signed-in pages.
+	Orgs *identity.Orgs
 }
 
 // Page turns a loader and a view into a handler.
@@ -114,7 +117,9 @@ func (pg Page[P]) Handler(site *Site) http.Handler {
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title string, state auth.ClerkProps, body templ.Component) {
 	var buf bytes.Buffer
 	ctx := templ.WithChildren(r.Context(), body)
-	err := components.Layout(components.LayoutProps{Title: title, Path: r.URL.Path, State: state, Env: s.Env}).Render(ctx, &buf)
+	lp := components.LayoutProps{Title: title, Path: r.URL.Path, State: state, Env: s.Env}
+	lp.Orgs, lp.Impersonation = s.chrome(r, state)
+	err := components.Layout(lp).Render(ctx, &buf)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "render failed", "path", r.URL.Path, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
@@ -126,6 +131,54 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title 
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// chrome returns what the header of a signed-in page shows besides the
+// auth state: the organizations to switch between and, in an actor
+// session, who is acting as whom. A failed lookup is logged and leaves the
+// part out rather than failing the page.
+func (s *Site) chrome(r *http.Request, state auth.ClerkProps) (*components.OrgSwitcherProps, *components.ImpersonationProps) {
+	a := state.Auth()
+	if a == nil || !a.IsAuthenticated || a.TokenType != auth.SessionToken {
+		return nil, nil
+	}
+	ctx := r.Context()
+	user := state.User()
+	var users *auth.UsersAPI
+	if c := auth.ClerkClient(ctx); c != nil {
+		users = c.Users
+	}
+	name := func(u *auth.User) string {
+		if u == nil || u.DisplayName() == "" {
+			return "another user"
+		}
+		return u.DisplayName()
+	}
+	var orgs *components.OrgSwitcherProps
+	if s.Orgs != nil {
+		list, _, err := s.Orgs.UserMemberships(ctx, identity.AsUser(a.UserID), a.UserID, identity.ListInput{Limit: 100})
+		if err != nil {
+			s.Log.ErrorContext(ctx, "organization switcher unavailable", "err", err)
+		} else {
+			orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account"}
+			for _, m := range list {
+				if m.Organization != nil {
+					orgs.Options = append(orgs.Options, components.OrgOption{ID: m.OrganizationID, Name: m.Organization.Name, Slug: m.Organization.Slug, Role: m.Role})
+				}
+			}
+		}
+	}
+	if a.Actor == nil || users == nil {
+		return orgs, nil
+	}
+	if user == nil {
+		user, _ = users.GetUser(ctx, a.UserID)
+	}
+	actor, err := users.GetUser(ctx, a.Actor.Subject)
+	if err != nil && !auth.IsNotFound(err) {
+		s.Log.ErrorContext(ctx, "impersonation banner: actor lookup failed", "err", err)
+	}
+	return orgs, &components.ImpersonationProps{UserName: name(user), ActorName: name(actor)}
 }
 
 // Render writes a page that is not loader-driven (forms, errors) inside
@@ -187,4 +240,13 @@ func (s *Site) MethodNotAllowedHandler() http.Handler {
 // ForbiddenHandler renders the 403 page (for auth.Options.Forbidden).
 func (s *Site) ForbiddenHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ErrorPage(w, r, http.StatusForbidden) })
+}
+
+// formError answers a form body that could not be read (400, 413, 415).
+func formError(site *Site, w http.ResponseWriter, r *http.Request, err error) {
+	if e, ok := identity.AsError(err); ok && e.Status < 500 {
+		site.ErrorPage(w, r, e.Status)
+		return
+	}
+	site.serverError(w, r, "form", err)
 }

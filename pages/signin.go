@@ -57,7 +57,7 @@ func (f *AuthForms) SignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := identity.ReadForm(w, r)
 		if err != nil {
-			f.formError(w, r, err)
+			formError(f.site, w, r, err)
 			return
 		}
 		p := components.SignInFormProps{Identifier: form["identifier"], RedirectURL: form["redirect_url"]}
@@ -107,7 +107,7 @@ func (f *AuthForms) SignUp() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := identity.ReadForm(w, r)
 		if err != nil {
-			f.formError(w, r, err)
+			formError(f.site, w, r, err)
 			return
 		}
 		p := components.SignUpFormProps{
@@ -149,7 +149,7 @@ func (f *AuthForms) SignOut() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := identity.ReadForm(w, r)
 		if err != nil {
-			f.formError(w, r, err)
+			formError(f.site, w, r, err)
 			return
 		}
 		if err := f.svc.SignOut(r.Context(), identity.ClientCookieValue(r)); err != nil {
@@ -159,13 +159,4 @@ func (f *AuthForms) SignOut() http.Handler {
 		f.svc.Cookies().Clear(w)
 		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.AfterSignOut), http.StatusSeeOther)
 	})
-}
-
-// formError answers a form body that could not be read (400, 413, 415).
-func (f *AuthForms) formError(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := identity.AsError(err); ok && e.Status < 500 {
-		f.site.ErrorPage(w, r, e.Status)
-		return
-	}
-	f.site.serverError(w, r, "form", err)
 }

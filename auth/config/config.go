@@ -49,6 +49,10 @@ type Config struct {
 	// AdminUserIDs and AdminEmails name the instance administrators, who
 	// may impersonate users from the app.
 	AdminUserIDs, AdminEmails []string
+	// SMTPURL (smtp://user:password@host:587) is where invitation email is
+	// sent, from MailFrom. Unset in development: mail goes to the
+	// in-process mailbox at /dev/mailbox.
+	SMTPURL, MailFrom string
 }
 
 // Secure reports whether the app is served over https (Secure cookies).
@@ -187,6 +191,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 		c.AdminEmails = append(c.AdminEmails, strings.ToLower(e))
 	}
+	c.SMTPURL = get("SMTP_URL", "")
+	c.MailFrom = get("MAIL_FROM", "Gatehouse <no-reply@"+hostOf(c.AppURL)+">")
 	return c, nil
 }
 
@@ -321,4 +327,12 @@ func WriteDotEnv(path string, live bool) ([]string, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return added, f.Close()
+}
+
+// hostOf returns the host name of a URL, or "localhost".
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }

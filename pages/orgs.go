@@ -1,0 +1,538 @@
+package pages
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/roles"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/components"
+)
+
+// ChooseOrganizationPath is the pending-session task page: a session that
+// must belong to an organization picks or creates one there.
+const ChooseOrganizationPath = "/sign-in/tasks/choose-organization"
+
+// OrgPages serves the organization pages: the active organization's
+// management page (/org) and its forms, creating an organization
+// (/org/new), the switcher's form (/org/switch), invitation acceptance and
+// the pending-session task page. Every form is a plain POST answered with
+// 303 on success and the page again (403, 404, 409, 410, 422) on failure;
+// each write is authorised by the store at the moment it happens, whatever
+// the page showed.
+type OrgPages struct {
+	site *Site
+	svc  *identity.Service
+	orgs *identity.Orgs
+}
+
+// NewOrgPages returns the organization pages.
+func NewOrgPages(site *Site, svc *identity.Service, orgs *identity.Orgs) *OrgPages {
+	return &OrgPages{site: site, svc: svc, orgs: orgs}
+}
+
+// notices are the confirmations a 303 back to /org can show, by key, so
+// no text from the request is ever echoed.
+var notices = map[string]string{
+	"created":        "Organization created. It is now your active organization.",
+	"joined":         "Invitation accepted. Welcome to the organization.",
+	"renamed":        "Organization settings saved.",
+	"invited":        "Invitation sent.",
+	"revoked":        "Invitation revoked.",
+	"role-changed":   "Role changed.",
+	"member-removed": "Member removed.",
+	"left":           "You left the organization.",
+	"deleted":        "Organization deleted.",
+}
+
+// OrgMember is one row of the members table.
+type OrgMember struct {
+	UserID, Name, Email, Role, RoleName string
+	JoinedAt                            int64
+	IsYou                               bool
+}
+
+// OrgInvitation is one row of the invitations table.
+type OrgInvitation struct {
+	ID, Email, RoleName, Status string
+	ExpiresAt                   int64
+}
+
+// OrgManageProps are the props of /org.
+type OrgManageProps struct {
+	Base
+	Auth *auth.Auth
+	// Org is nil when no organization is active (or the user was removed
+	// from it since the token was minted).
+	Org         *store.Organization
+	Memberships []components.OrgOption // the user's organizations, to switch to
+	Members     []OrgMember
+	Invitations []OrgInvitation
+	Roles       []roles.Role
+	// Can* gate what the page offers; the store decides what is allowed.
+	CanReadMembers, CanManageMembers, CanManageProfile, CanDelete bool
+	Notice, Error                                                 string
+	// Form keeps what was typed into a form that failed.
+	InviteEmail string
+}
+
+// Manage serves GET /org.
+func (p *OrgPages) Manage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.renderManage(w, r, http.StatusOK, OrgManageProps{Notice: notices[r.URL.Query().Get("notice")]})
+	})
+}
+
+// signedIn returns the request's auth state, or answers the request
+// itself (to sign-in, or the task page for a pending session) and
+// returns nil.
+func (p *OrgPages) signedIn(w http.ResponseWriter, r *http.Request, allowPending bool) *auth.Auth {
+	a, err := auth.GetAuth(r)
+	if err != nil {
+		p.site.serverError(w, r, "organization", err)
+		return nil
+	}
+	if !a.IsAuthenticated {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
+		return nil
+	}
+	if a.SessionStatus == store.SessionPending && !allowPending {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, ChooseOrganizationPath, http.StatusTemporaryRedirect)
+		return nil
+	}
+	return a
+}
+
+// userOrgs returns the organizations userID belongs to, for switching.
+func (p *OrgPages) userOrgs(ctx context.Context, userID string) ([]components.OrgOption, error) {
+	list, _, err := p.orgs.UserMemberships(ctx, identity.AsUser(userID), userID, identity.ListInput{Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]components.OrgOption, 0, len(list))
+	for _, m := range list {
+		if m.Organization != nil {
+			out = append(out, components.OrgOption{ID: m.OrganizationID, Name: m.Organization.Name, Slug: m.Organization.Slug, Role: m.Role})
+		}
+	}
+	return out, nil
+}
+
+// renderManage loads and renders /org with status, keeping the notice,
+// error and form values of props.
+func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status int, props OrgManageProps) {
+	a := p.signedIn(w, r, false)
+	if a == nil {
+		return
+	}
+	ctx := r.Context()
+	caller := identity.AsUser(a.UserID)
+	props.Auth = a
+	props.Roles = p.orgs.Roles().Roles()
+	var err error
+	if props.Memberships, err = p.userOrgs(ctx, a.UserID); err != nil {
+		p.site.serverError(w, r, "organization", err)
+		return
+	}
+	var orgResource any
+	if a.OrgID != "" {
+		org, err := p.orgs.Get(ctx, caller, a.OrgID)
+		switch {
+		case isCode(err, identity.CodeNotFound):
+			// Removed (or the organization deleted) since the token was
+			// minted: the page says so instead of failing.
+		case err != nil:
+			p.site.serverError(w, r, "organization", err)
+			return
+		default:
+			props.Org = org
+			orgResource = org
+		}
+	}
+	if props.Org != nil {
+		// What the page offers follows the token (as Clerk's components
+		// do); what is allowed is decided again by the store.
+		props.CanReadMembers = a.Has(auth.HasParams{Permission: roles.MembershipsRead})
+		props.CanManageMembers = a.Has(auth.HasParams{Permission: roles.MembershipsManage})
+		props.CanManageProfile = a.Has(auth.HasParams{Permission: roles.ProfileManage})
+		props.CanDelete = a.Has(auth.HasParams{Permission: roles.ProfileDelete})
+		if props.CanReadMembers {
+			members, _, err := p.orgs.Members(ctx, caller, props.Org.ID, identity.ListInput{Limit: 500})
+			if err != nil && !isCode(err, identity.CodeNotAllowed) && !isCode(err, identity.CodeNotFound) {
+				p.site.serverError(w, r, "organization", err)
+				return
+			}
+			for _, m := range members {
+				props.Members = append(props.Members, OrgMember{
+					UserID: m.UserID, Name: joinName(m.User.FirstName, m.User.LastName), Email: m.User.Email,
+					Role: m.Role, RoleName: p.orgs.Roles().Name(m.Role), JoinedAt: m.CreatedAt, IsYou: m.UserID == a.UserID,
+				})
+			}
+		}
+		if props.CanManageMembers {
+			invs, _, err := p.orgs.Invitations(ctx, caller, props.Org.ID, store.StatusPending, identity.ListInput{Limit: 500})
+			if err != nil && !isCode(err, identity.CodeNotAllowed) && !isCode(err, identity.CodeNotFound) {
+				p.site.serverError(w, r, "organization", err)
+				return
+			}
+			for _, inv := range invs {
+				props.Invitations = append(props.Invitations, OrgInvitation{
+					ID: inv.ID, Email: inv.Email, RoleName: p.orgs.Roles().Name(inv.Role), Status: inv.Status, ExpiresAt: inv.ExpiresAt,
+				})
+			}
+		}
+	}
+	state, err := auth.BuildClerkProps(r, auth.InitState{Organization: orgResource})
+	if err != nil {
+		p.site.serverError(w, r, "organization", err)
+		return
+	}
+	props.Base = Base{Clerk: state}
+	title := "Organization"
+	if props.Org != nil {
+		title = props.Org.Name
+	}
+	p.site.render(w, r, status, title, state, orgManageView(props))
+}
+
+func joinName(first, last string) string {
+	switch {
+	case first == "":
+		return last
+	case last == "":
+		return first
+	}
+	return first + " " + last
+}
+
+func isCode(err error, code string) bool {
+	e, ok := identity.AsError(err)
+	return ok && e.Code == code
+}
+
+// orgAction runs one /org form: it reads the form, runs fn with the
+// signed-in user and the form, and answers 303 to /org with the notice,
+// or the page again with the error's status and message.
+func (p *OrgPages) orgAction(notice string, fn func(ctx context.Context, a *auth.Auth, form map[string]string) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			formError(p.site, w, r, err)
+			return
+		}
+		a := p.signedIn(w, r, false)
+		if a == nil {
+			return
+		}
+		if err := fn(r.Context(), a, form); err != nil {
+			p.actionError(w, r, err, OrgManageProps{InviteEmail: form["email_address"]})
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/org?notice="+notice, http.StatusSeeOther)
+	})
+}
+
+// actionError renders /org again with a refused action's message.
+func (p *OrgPages) actionError(w http.ResponseWriter, r *http.Request, err error, props OrgManageProps) {
+	e, ok := identity.AsError(err)
+	if !ok {
+		p.site.serverError(w, r, "organization", err)
+		return
+	}
+	props.Error = e.Message
+	p.renderManage(w, r, e.Status, props)
+}
+
+// UpdateSettings serves POST /org/settings (name, slug).
+func (p *OrgPages) UpdateSettings() http.Handler {
+	return p.orgAction("renamed", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		in := identity.UpdateOrganizationInput{}
+		if v, ok := f["name"]; ok {
+			in.Name = &v
+		}
+		if v, ok := f["slug"]; ok && v != "" {
+			in.Slug = &v
+		}
+		_, err := p.orgs.Update(ctx, identity.AsUser(a.UserID), f["organization_id"], in)
+		return err
+	})
+}
+
+// ChangeRole serves POST /org/members/role (user_id, role).
+func (p *OrgPages) ChangeRole() http.Handler {
+	return p.orgAction("role-changed", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		_, err := p.orgs.ChangeRole(ctx, identity.AsUser(a.UserID), f["organization_id"], f["user_id"], f["role"])
+		return err
+	})
+}
+
+// RemoveMember serves POST /org/members/remove (user_id).
+func (p *OrgPages) RemoveMember() http.Handler {
+	return p.orgAction("member-removed", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		_, err := p.orgs.RemoveMember(ctx, identity.AsUser(a.UserID), f["organization_id"], f["user_id"])
+		return err
+	})
+}
+
+// Invite serves POST /org/invitations (email_address, role).
+func (p *OrgPages) Invite() http.Handler {
+	return p.orgAction("invited", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		_, err := p.orgs.Invite(ctx, identity.AsUser(a.UserID), identity.InviteInput{
+			OrganizationID: f["organization_id"], EmailAddress: f["email_address"], Role: f["role"],
+		})
+		return err
+	})
+}
+
+// RevokeInvitation serves POST /org/invitations/revoke (invitation_id).
+func (p *OrgPages) RevokeInvitation() http.Handler {
+	return p.orgAction("revoked", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		_, err := p.orgs.RevokeInvitation(ctx, identity.AsUser(a.UserID), f["organization_id"], f["invitation_id"])
+		return err
+	})
+}
+
+// Leave serves POST /org/leave; the session falls back to the personal
+// account with a new token at once.
+func (p *OrgPages) Leave() http.Handler {
+	return p.orgAction("left", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		return p.orgs.Leave(ctx, a.UserID, f["organization_id"])
+	})
+}
+
+// Delete serves POST /org/delete.
+func (p *OrgPages) Delete() http.Handler {
+	return p.orgAction("deleted", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+		return p.orgs.Delete(ctx, identity.AsUser(a.UserID), f["organization_id"])
+	})
+}
+
+// OrgNewProps are the props of /org/new.
+type OrgNewProps struct {
+	Base
+	Name, Slug string
+	Error      string
+	Fields     components.FieldErrors
+}
+
+// NewPage serves GET /org/new.
+func (p *OrgPages) NewPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.signedIn(w, r, true) == nil {
+			return
+		}
+		p.site.Render(w, r, http.StatusOK, "Create organization", orgNewView(OrgNewProps{}))
+	})
+}
+
+// Create serves POST /org/new: it creates the organization, makes the
+// user its admin and its the session's active organization, and sets the
+// new session token at once.
+func (p *OrgPages) Create() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			formError(p.site, w, r, err)
+			return
+		}
+		a := p.signedIn(w, r, true)
+		if a == nil {
+			return
+		}
+		props := OrgNewProps{Name: form["name"], Slug: form["slug"]}
+		org, err := p.orgs.Create(r.Context(), identity.AsUser(a.UserID), identity.CreateOrganizationInput{Name: form["name"], Slug: form["slug"]})
+		if err != nil {
+			e, ok := identity.AsError(err)
+			if !ok {
+				p.site.serverError(w, r, "new organization", err)
+				return
+			}
+			if e.Param != "" {
+				props.Fields = components.FieldErrors{e.Param: e.Message}
+			} else {
+				props.Error = e.Message
+			}
+			p.site.Render(w, r, e.Status, "Create organization", orgNewView(props))
+			return
+		}
+		if !p.activate(w, r, a, org.ID) {
+			return
+		}
+		http.Redirect(w, r, "/org?notice=created", http.StatusSeeOther)
+	})
+}
+
+// activate makes orgID ("" for the personal account) the session's active
+// organization and sets the new session token. It answers the request
+// itself and returns false when that fails.
+func (p *OrgPages) activate(w http.ResponseWriter, r *http.Request, a *auth.Auth, orgID string) bool {
+	res, err := p.svc.SetActiveOrganization(r.Context(), identity.ClientCookieValue(r), a.SessionID, orgID, r.Header.Get("Origin"))
+	switch {
+	case errors.Is(err, identity.ErrSignedOut):
+		p.svc.Cookies().Clear(w)
+		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusSeeOther)
+		return false
+	case err != nil:
+		if e, ok := identity.AsError(err); ok && e.Status < 500 {
+			p.site.ErrorPage(w, r, e.Status)
+			return false
+		}
+		p.site.serverError(w, r, "switch organization", err)
+		return false
+	}
+	p.svc.Cookies().SetSession(w, res.Token)
+	w.Header().Set("Cache-Control", "no-store")
+	return true
+}
+
+// Switch serves POST /org/switch, the OrganizationSwitcher's form without
+// JavaScript: organization_id (empty for the personal account) and an
+// optional redirect_url.
+func (p *OrgPages) Switch() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			formError(p.site, w, r, err)
+			return
+		}
+		a := p.signedIn(w, r, true)
+		if a == nil {
+			return
+		}
+		if !p.activate(w, r, a, form["organization_id"]) {
+			return
+		}
+		fallback := "/org"
+		if form["organization_id"] == "" {
+			fallback = p.site.SignInFallback
+		}
+		http.Redirect(w, r, p.site.Redirects.Safe(form["redirect_url"], fallback), http.StatusSeeOther)
+	})
+}
+
+// ChooseProps are the props of the pending-session task page.
+type ChooseProps struct {
+	Base
+	Orgs    []components.OrgOption
+	Pending bool
+}
+
+// ChooseOrganization serves the pending-session task page: the user picks
+// one of their organizations or creates one.
+func (p *OrgPages) ChooseOrganization() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := p.signedIn(w, r, true)
+		if a == nil {
+			return
+		}
+		orgs, err := p.userOrgs(r.Context(), a.UserID)
+		if err != nil {
+			p.site.serverError(w, r, "choose organization", err)
+			return
+		}
+		p.site.Render(w, r, http.StatusOK, "Choose an organization", chooseOrgView(ChooseProps{
+			Orgs: orgs, Pending: a.SessionStatus == store.SessionPending,
+		}))
+	})
+}
+
+// InvitationProps are the props of the invitation acceptance page.
+type InvitationProps struct {
+	Base
+	Token      string // the link's secret, posted back to accept
+	Invitation *store.Invitation
+	RoleName   string
+	SignedIn   bool
+	// SignInURL and SignUpURL bring a visitor back here afterwards.
+	SignInURL, SignUpURL string
+	Error                string
+}
+
+// Invitation serves GET /org/invitations/accept?token=….
+func (p *OrgPages) Invitation() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.renderInvitation(w, r, r.URL.Query().Get("token"), http.StatusOK, "")
+	})
+}
+
+func (p *OrgPages) renderInvitation(w http.ResponseWriter, r *http.Request, secret string, status int, msg string) {
+	a, err := auth.GetAuth(r)
+	if err != nil {
+		p.site.serverError(w, r, "invitation", err)
+		return
+	}
+	inv, err := p.orgs.Invitation(r.Context(), secret)
+	if isCode(err, identity.CodeNotFound) {
+		p.site.Render(w, r, http.StatusNotFound, "Invitation not found", invitationGoneView("This invitation link is not valid.", "Check that you opened the whole link, or ask for a new invitation."))
+		return
+	}
+	if err != nil {
+		p.site.serverError(w, r, "invitation", err)
+		return
+	}
+	switch inv.Status {
+	case store.StatusRevoked:
+		p.site.Render(w, r, http.StatusGone, "Invitation revoked", invitationGoneView("This invitation was revoked.", "Ask an administrator of "+inv.OrganizationName+" for a new one."))
+		return
+	case store.StatusExpired:
+		p.site.Render(w, r, http.StatusGone, "Invitation expired", invitationGoneView("This invitation has expired.", "Invitations last 30 days. Ask an administrator of "+inv.OrganizationName+" for a new one."))
+		return
+	case store.StatusAccepted:
+		p.site.Render(w, r, http.StatusConflict, "Invitation already accepted", invitationGoneView("This invitation was already accepted.", "Each invitation can be used once."))
+		return
+	}
+	here := invitationPath(secret)
+	p.site.Render(w, r, status, "Invitation", invitationView(InvitationProps{
+		Token: secret, Invitation: inv, RoleName: p.orgs.Roles().Name(inv.Role), SignedIn: a.IsAuthenticated,
+		SignInURL: auth.WithRedirectURL(p.site.Env.SignInURL, here),
+		SignUpURL: auth.WithRedirectURL(p.site.Env.SignUpURL, here),
+		Error:     msg,
+	}))
+}
+
+// AcceptInvitation serves POST /org/invitations/accept (token): the
+// signed-in user joins, and the organization becomes the active one.
+func (p *OrgPages) AcceptInvitation() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			formError(p.site, w, r, err)
+			return
+		}
+		a, err := auth.GetAuth(r)
+		if err != nil {
+			p.site.serverError(w, r, "invitation", err)
+			return
+		}
+		if !a.IsAuthenticated {
+			http.Redirect(w, r, auth.WithRedirectURL(p.site.Env.SignInURL, invitationPath(form["token"])), http.StatusSeeOther)
+			return
+		}
+		m, err := p.orgs.AcceptInvitation(r.Context(), form["token"], a.UserID)
+		if err != nil {
+			e, ok := identity.AsError(err)
+			if !ok {
+				p.site.serverError(w, r, "invitation", err)
+				return
+			}
+			p.renderInvitation(w, r, form["token"], e.Status, e.Message)
+			return
+		}
+		if !p.activate(w, r, a, m.OrganizationID) {
+			return
+		}
+		http.Redirect(w, r, "/org?notice=joined", http.StatusSeeOther)
+	})
+}
+
+// invitationPath is the acceptance page of a secret, relative to the site.
+func invitationPath(secret string) string {
+	return identity.InvitationPath + "?token=" + url.QueryEscape(secret)
+}
