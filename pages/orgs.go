@@ -217,9 +217,11 @@ func isCode(err error, code string) bool {
 }
 
 // orgAction runs one /org form: it reads the form, runs fn with the
-// signed-in user and the form, and answers 303 to /org with the notice,
-// or the page again with the error's status and message.
-func (p *OrgPages) orgAction(notice string, fn func(ctx context.Context, a *auth.Auth, form map[string]string) error) http.Handler {
+// signed-in caller and the form, and answers 303 to /org with the notice,
+// or the page again with the error's status and message. With leaves set
+// (leaving, deleting), a session whose active organization was the form's
+// falls back to the personal account with a new token at once.
+func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Context, c identity.Caller, form map[string]string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := identity.ReadForm(w, r)
 		if err != nil {
@@ -230,13 +232,37 @@ func (p *OrgPages) orgAction(notice string, fn func(ctx context.Context, a *auth
 		if a == nil {
 			return
 		}
-		if err := fn(r.Context(), a, form); err != nil {
+		caller, ok := p.caller(w, r, a)
+		if !ok {
+			return
+		}
+		if err := fn(r.Context(), caller, form); err != nil {
 			p.actionError(w, r, err, OrgManageProps{InviteEmail: form["email_address"]})
+			return
+		}
+		if leaves && form["organization_id"] == a.OrgID && !p.activate(w, r, a, "") {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, "/org?notice="+notice, http.StatusSeeOther)
 	})
+}
+
+// caller re-reads the session from the store, as every sensitive write
+// needs: a session ended a second ago is signed out, whatever its token
+// says. It answers the request itself and returns false otherwise.
+func (p *OrgPages) caller(w http.ResponseWriter, r *http.Request, a *auth.Auth) (identity.Caller, bool) {
+	c, err := p.svc.SessionCaller(r.Context(), a.SessionID)
+	switch {
+	case errors.Is(err, identity.ErrSignedOut):
+		p.svc.Cookies().Clear(w)
+		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusSeeOther)
+		return c, false
+	case err != nil:
+		p.site.serverError(w, r, "organization", err)
+		return c, false
+	}
+	return c, true
 }
 
 // actionError renders /org again with a refused action's message.
@@ -252,7 +278,7 @@ func (p *OrgPages) actionError(w http.ResponseWriter, r *http.Request, err error
 
 // UpdateSettings serves POST /org/settings (name, slug).
 func (p *OrgPages) UpdateSettings() http.Handler {
-	return p.orgAction("renamed", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
+	return p.orgAction("renamed", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
 		in := identity.UpdateOrganizationInput{}
 		if v, ok := f["name"]; ok {
 			in.Name = &v
@@ -260,31 +286,31 @@ func (p *OrgPages) UpdateSettings() http.Handler {
 		if v, ok := f["slug"]; ok && v != "" {
 			in.Slug = &v
 		}
-		_, err := p.orgs.Update(ctx, identity.AsUser(a.UserID), f["organization_id"], in)
+		_, err := p.orgs.Update(ctx, c, f["organization_id"], in)
 		return err
 	})
 }
 
 // ChangeRole serves POST /org/members/role (user_id, role).
 func (p *OrgPages) ChangeRole() http.Handler {
-	return p.orgAction("role-changed", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
-		_, err := p.orgs.ChangeRole(ctx, identity.AsUser(a.UserID), f["organization_id"], f["user_id"], f["role"])
+	return p.orgAction("role-changed", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		_, err := p.orgs.ChangeRole(ctx, c, f["organization_id"], f["user_id"], f["role"])
 		return err
 	})
 }
 
 // RemoveMember serves POST /org/members/remove (user_id).
 func (p *OrgPages) RemoveMember() http.Handler {
-	return p.orgAction("member-removed", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
-		_, err := p.orgs.RemoveMember(ctx, identity.AsUser(a.UserID), f["organization_id"], f["user_id"])
+	return p.orgAction("member-removed", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		_, err := p.orgs.RemoveMember(ctx, c, f["organization_id"], f["user_id"])
 		return err
 	})
 }
 
 // Invite serves POST /org/invitations (email_address, role).
 func (p *OrgPages) Invite() http.Handler {
-	return p.orgAction("invited", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
-		_, err := p.orgs.Invite(ctx, identity.AsUser(a.UserID), identity.InviteInput{
+	return p.orgAction("invited", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		_, err := p.orgs.Invite(ctx, c, identity.InviteInput{
 			OrganizationID: f["organization_id"], EmailAddress: f["email_address"], Role: f["role"],
 		})
 		return err
@@ -293,8 +319,8 @@ func (p *OrgPages) Invite() http.Handler {
 
 // RevokeInvitation serves POST /org/invitations/revoke (invitation_id).
 func (p *OrgPages) RevokeInvitation() http.Handler {
-	return p.orgAction("revoked", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
-		_, err := p.orgs.RevokeInvitation(ctx, identity.AsUser(a.UserID), f["organization_id"], f["invitation_id"])
+	return p.orgAction("revoked", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		_, err := p.orgs.RevokeInvitation(ctx, c, f["organization_id"], f["invitation_id"])
 		return err
 	})
 }
@@ -302,15 +328,15 @@ func (p *OrgPages) RevokeInvitation() http.Handler {
 // Leave serves POST /org/leave; the session falls back to the personal
 // account with a new token at once.
 func (p *OrgPages) Leave() http.Handler {
-	return p.orgAction("left", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
-		return p.orgs.Leave(ctx, a.UserID, f["organization_id"])
+	return p.orgAction("left", true, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		return p.orgs.Leave(ctx, c.UserID(), f["organization_id"])
 	})
 }
 
 // Delete serves POST /org/delete.
 func (p *OrgPages) Delete() http.Handler {
-	return p.orgAction("deleted", func(ctx context.Context, a *auth.Auth, f map[string]string) error {
-		return p.orgs.Delete(ctx, identity.AsUser(a.UserID), f["organization_id"])
+	return p.orgAction("deleted", true, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		return p.orgs.Delete(ctx, c, f["organization_id"])
 	})
 }
 
@@ -346,8 +372,12 @@ func (p *OrgPages) Create() http.Handler {
 		if a == nil {
 			return
 		}
+		caller, ok := p.caller(w, r, a)
+		if !ok {
+			return
+		}
 		props := OrgNewProps{Name: form["name"], Slug: form["slug"]}
-		org, err := p.orgs.Create(r.Context(), identity.AsUser(a.UserID), identity.CreateOrganizationInput{Name: form["name"], Slug: form["slug"]})
+		org, err := p.orgs.Create(r.Context(), caller, identity.CreateOrganizationInput{Name: form["name"], Slug: form["slug"]})
 		if err != nil {
 			e, ok := identity.AsError(err)
 			if !ok {
