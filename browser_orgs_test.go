@@ -129,6 +129,14 @@ func TestBrowserSwitchOrganization(t *testing.T) {
 		t.Errorf("/api/org from the page: got %v, want acme as org:admin", got)
 	}
 
+	// On /org the loader gives the organization resource to the page.
+	brAct(t, tabA, "open /org", chromedp.Navigate(ta.URL+"/org"))
+	brWaitPage(t, tabA, "/org loads", 10*time.Second, brLoadedAt("/org"))
+	uo := brEval[map[string]any](t, tabA, "Clerk.useOrganization()", `(() => { const o = Clerk.useOrganization(); return {name: o.organization && o.organization.name, role: o.membership && o.membership.role, priv: o.organization && ('private_metadata' in o.organization)}; })()`)
+	if uo["name"] != "Acme Inc" || uo["role"] != "org:admin" || uo["priv"] != false {
+		t.Errorf("Clerk.useOrganization() on /org: got %v, want Acme Inc, org:admin, no private_metadata", uo)
+	}
+
 	brEval[any](t, tabA, "Clerk.setActive({organization: null})", `Clerk.setActive({organization: null}).then(() => true)`)
 	a = brWaitOrg(t, tabA, "tab A back on the personal account", "")
 	if a.OrgID != nil || a.CanManage {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/resource"
 	"github.com/gatehouse-dev/gatehouse/auth/roles"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/components"
@@ -152,7 +153,7 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 			return
 		default:
 			props.Org = org
-			orgResource = org
+			orgResource = resource.NewOrganization(org, false)
 		}
 	}
 	if props.Org != nil {

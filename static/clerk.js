@@ -338,6 +338,19 @@ function useAuth() {
   };
 }
 
+// The active organization: the resource when the page's loader gave it,
+// else what the session token says (id and slug); the membership is the
+// token's role and permissions in it.
+function useOrganization() {
+  if (!isSignedIn() || !state.orgId) return { isLoaded: true, organization: null, membership: null };
+  const organization = state.organization && state.organization.id === state.orgId
+    ? state.organization : { id: state.orgId, slug: state.orgSlug };
+  return {
+    isLoaded: true, organization,
+    membership: { role: state.orgRole, permissions: state.orgPermissions ?? [], organization },
+  };
+}
+
 const currentSession = () =>
   state.session ?? (isSignedIn() ? { id: state.sessionId, status: state.sessionStatus } : null);
 
@@ -345,13 +358,13 @@ const Clerk = {
   version: VERSION, isLoaded: true, loaded: true, publishableKey: env.publishableKey,
   get session() { return currentSession(); },
   get user() { return state.user ?? null; },
-  get organization() { return state.organization ?? null; },
+  get organization() { return useOrganization().organization; },
   get isSignedIn() { return state.isAuthenticated === true; },
   load: () => Promise.resolve(),
   useAuth,
   useUser: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, user: state.user ?? null }),
   useSession: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, session: currentSession() }),
-  useOrganization: () => ({ isLoaded: true, organization: state.organization ?? null, membership: null }),
+  useOrganization,
   has, getToken, signOut, setActive, addListener,
   __internal_state: () => JSON.parse(JSON.stringify(state)),
 };
@@ -409,6 +422,11 @@ function enhanceSubmit(event, form, action) {
 document.addEventListener('submit', (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+  // Destructive forms ask first (data-confirm holds the question).
+  if (form.dataset.confirm && !nativeForms.has(form) && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    return;
+  }
   if (nativeForms.has(form)) { nativeForms.delete(form); return; }
   if (form.hasAttribute('data-clerk-sign-out')) {
     enhanceSubmit(event, form, () => signOut());
