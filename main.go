@@ -583,7 +583,7 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	r.Post("/org/invitations/revoke", op.RevokeInvitation().ServeHTTP)
 	r.Get(identity.InvitationPath, op.Invitation().ServeHTTP)
 	r.Post(identity.InvitationPath, op.AcceptInvitation().ServeHTTP)
-	r.Get(pages.ChooseOrganizationPath, op.ChooseOrganization().ServeHTTP)
+	r.Get(auth.PendingTaskURL, op.ChooseOrganization().ServeHTTP)
 
 	imp := pages.NewImpersonation(site, idsvc, actors)
 	r.Get(identity.TicketPath, imp.TicketPage().ServeHTTP)

@@ -14,10 +14,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
-// ChooseOrganizationPath is the pending-session task page: a session that
-// must belong to an organization picks or creates one there.
-const ChooseOrganizationPath = "/sign-in/tasks/choose-organization"
-
 // OrgPages serves the organization pages: the active organization's
 // management page (/org) and its forms, creating an organization
 // (/org/new), the switcher's form (/org/switch), invitation acceptance and
@@ -104,7 +100,7 @@ func (p *OrgPages) signedIn(w http.ResponseWriter, r *http.Request, allowPending
 	}
 	if a.SessionStatus == store.SessionPending && !allowPending {
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, ChooseOrganizationPath, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, auth.PendingTaskURL, http.StatusTemporaryRedirect)
 		return nil
 	}
 	return a
