@@ -45,6 +45,7 @@ Commands:
   migrate        create or migrate the database
   seed           add the demo accounts to an empty database (development only)
   users create   create a user
+  keys           rotate or list the session-token signing keys
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSeed(ctx, args, stdout, stderr)
 	case "users create":
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
+	case "keys":
+		err = cmdKeys(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -95,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errUsage) {
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse:", err)
@@ -279,7 +285,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
-	if !cfg.Production {
+	if cfg.VerifyOnly() {
+		fmt.Fprintln(stdout, "Verify-only mode (CLERK_JWT_KEY): serving /api/me, /api/token, /healthz and /readyz; no pages, no sign-in, no database.")
+	} else if !cfg.Production {
 		seeded, err := seed(ctx, a.client)
 		if err != nil {
 			return err
@@ -322,17 +330,31 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // app is the wired application: its handler, the backend client (for
-// seeding) and the store to close.
+// seeding), the signing keys and the store to close. A verify-only app has
+// neither store nor client.
 type app struct {
 	handler http.Handler
 	store   *store.DB
 	client  *auth.Client
+	keys    *token.Keyring
+	stop    context.CancelFunc // stops the key reloader
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	if a.store == nil {
+		return nil
+	}
+	return a.store.Close()
+}
 
 // newApp builds the store, the identity service and the router.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	if cfg.VerifyOnly() {
+		return newVerifyOnlyApp(cfg, log)
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -342,6 +364,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		st.Close()
 		return nil, err
 	}
+
 	hasher := password.NewHasher(password.DefaultParams, 0)
 	cookies, err := identity.NewCookies(cfg.EncryptionKey, cfg.Secure(), cfg.SessionMaxAge)
 	if err != nil {
@@ -418,7 +441,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
 		routes(r, log, site, st, idsvc, limiter)
 	})
-	return &app{handler: r, store: st, client: client}, nil
+	stopKeys := watchKeys(keys, cfg.SessionTokenTTL, log)
+	return &app{handler: r, store: st, client: client, keys: keys, stop: stopKeys}, nil
 }
 
 // refusal answers e in the language of the surface that was asked: Clerk's

@@ -50,6 +50,9 @@ func Token(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, auth.ErrTemplateNotFound) {
 			return &Error{http.StatusNotFound, "Template not found"}
 		}
+		if errors.Is(err, auth.ErrCannotMint) {
+			return &Error{http.StatusNotImplemented, "This service only verifies tokens"}
+		}
 		if err != nil {
 			return err
 		}

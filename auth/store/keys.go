@@ -22,10 +22,13 @@ type KeyRotation interface {
 
 const signingKeyColumns = `kid, encrypted_private_key, created_at, retired_at, retire_at`
 
-// SigningKeys lists the keys not yet retired, newest first.
+// SigningKeys lists the keys not yet retired: the one a rotation made
+// active (no retirement time) first, then newest first. Ordering by the
+// retirement time first keeps the choice right when hosts' clocks differ.
 func (db *DB) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 	return db.signingKeys(ctx, `SELECT `+signingKeyColumns+`
-		FROM signing_keys WHERE retired_at = 0 ORDER BY created_at DESC, kid`)
+		FROM signing_keys WHERE retired_at = 0
+		ORDER BY CASE WHEN retire_at = 0 THEN 0 ELSE 1 END, created_at DESC, kid`)
 }
 
 // AllSigningKeys lists every key, retired ones included, newest first.
