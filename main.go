@@ -46,6 +46,7 @@ Commands:
   seed           add the demo accounts to an empty database (development only)
   users create   create a user
   keys           rotate or list the session-token signing keys
+  jwt-templates  create, list or delete JWT templates
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, args, stdout, stderr)
+	case "jwt-templates":
+		err = cmdJWTTemplates(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -190,7 +193,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	seeded, err := seed(ctx, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)))
+	seeded, err := seed(ctx, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0), auth.WithEncryptionKey(cfg.EncryptionKey)), stdout)
 	if err != nil {
 		return err
 	}
@@ -241,8 +244,9 @@ var demoAccounts = []struct{ email, password, first, last, note string }{
 	{"carol@example.com", "gatehouse-demo-carol", "Carol", "Solo", "no organization"},
 }
 
-// seed adds the demo accounts when there are no users yet.
-func seed(ctx context.Context, client *auth.Client) (bool, error) {
+// seed adds the demo accounts and the demo JWT template when there are no
+// users yet, printing the template's development secret to out.
+func seed(ctx context.Context, client *auth.Client, out io.Writer) (bool, error) {
 	list, err := client.Users.GetUserList(ctx, auth.UserListParams{Limit: 1})
 	if err != nil {
 		return false, err
@@ -256,6 +260,9 @@ func seed(ctx context.Context, client *auth.Client) (bool, error) {
 		}); err != nil {
 			return false, fmt.Errorf("seed %s: %w", a.email, err)
 		}
+	}
+	if err := seedTemplates(ctx, client, out); err != nil {
+		return false, err
 	}
 	return true, nil
 }
@@ -288,7 +295,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.VerifyOnly() {
 		fmt.Fprintln(stdout, "Verify-only mode (CLERK_JWT_KEY): serving /api/me, /api/token, /healthz and /readyz; no pages, no sign-in, no database.")
 	} else if !cfg.Production {
-		seeded, err := seed(ctx, a.client)
+		seeded, err := seed(ctx, a.client, stdout)
 		if err != nil {
 			return err
 		}
@@ -365,6 +372,11 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 
+	templateKeys, err := token.NewTemplateSealer(cfg.EncryptionKey)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	hasher := password.NewHasher(password.DefaultParams, 0)
 	cookies, err := identity.NewCookies(cfg.EncryptionKey, cfg.Secure(), cfg.SessionMaxAge)
 	if err != nil {
@@ -373,12 +385,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}
 	idsvc := identity.New(identity.Config{
 		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
-		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge,
+		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
 	}, st, keys, cookies, hasher, log)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
 	})
-	client := auth.NewClient(st, hasher)
+	client := auth.NewClient(st, hasher, auth.WithEncryptionKey(cfg.EncryptionKey))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
 		st.Close()

@@ -27,17 +27,23 @@ type EmailAddress = resource.EmailAddress
 // users and sessions, with errors carrying Clerk's codes. Get the one the
 // middleware was given with [ClerkClient], or build one with [NewClient].
 type Client struct {
-	Users    *UsersAPI
-	Sessions *SessionsAPI
+	Users        *UsersAPI
+	Sessions     *SessionsAPI
+	JwtTemplates *JwtTemplatesAPI
 }
 
 // NewClient returns a backend client over the store. hasher checks and
 // hashes passwords for CreateUser and UpdateUser.
-func NewClient(st store.Store, hasher *password.Hasher) *Client {
-	return &Client{
-		Users:    &UsersAPI{store: st, hasher: hasher},
-		Sessions: &SessionsAPI{store: st},
+func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *Client {
+	c := &Client{
+		Users:        &UsersAPI{store: st, hasher: hasher},
+		Sessions:     &SessionsAPI{store: st},
+		JwtTemplates: &JwtTemplatesAPI{store: st},
 	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // ClerkClient returns the backend client the middleware placed in ctx, or

@@ -34,6 +34,8 @@ type Config struct {
 	SessionMaxAge     time.Duration
 	MaxFailedSignIns  int           // consecutive failures that lock an account (default 10)
 	LockoutDuration   time.Duration // how long (default 1 h)
+	// TemplateKeys decrypts the custom signing keys of JWT templates.
+	TemplateKeys *token.Sealer
 }
 
 // Service signs people in and out and mints their session tokens.
