@@ -44,8 +44,8 @@ const keysUsage = `Usage: gatehouse keys <command> [flags]
 Commands:
   rotate   make a new signing key active; the previous key stays trusted
            until every token it signed has expired, then is retired
-  list     list the signing keys (--pem prints the public keys in use, the
-           value CLERK_JWT_KEY takes in a verify-only service)
+  list     list the signing keys (--pem prints only the public keys in use,
+           the value CLERK_JWT_KEY takes in a verify-only service)
 `
 
 func cmdKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -106,7 +106,7 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func cmdKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys list", "Lists the signing keys, newest first, with their state.", stderr)
-	withPEM := fs.Bool("pem", false, "also print the public key of every key in use, in PEM form")
+	withPEM := fs.Bool("pem", false, "print only the public keys in use, in PEM form: the value of CLERK_JWT_KEY")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,6 +119,12 @@ func cmdKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
+	if *withPEM {
+		for _, k := range kr.Keys() {
+			fmt.Fprint(stdout, k.PublicKeyPEM())
+		}
+		return nil
+	}
 	all, err := st.AllSigningKeys(ctx)
 	if err != nil {
 		return err
@@ -139,11 +145,6 @@ func cmdKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			state = "trusted until " + stamp(k.RetireAt)
 		}
 		fmt.Fprintf(stdout, "%-32s %-20s %s\n", k.KID, stamp(k.CreatedAt), state)
-	}
-	if *withPEM {
-		for _, k := range kr.Keys() {
-			fmt.Fprintf(stdout, "\n# %s\n%s", k.KID, k.PublicKeyPEM())
-		}
 	}
 	return nil
 }

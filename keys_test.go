@@ -163,9 +163,13 @@ func TestKeysCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("keys list --pem: exit %d %s", code, errOut)
 	}
-	keys, err := token.ParsePublicKeysPEM(out[strings.Index(out, "-----BEGIN"):])
-	if err != nil || len(keys) != 1 || !strings.Contains(out, keys[0].KID+" ") || !strings.Contains(out, "active") {
-		t.Errorf("keys list --pem: got %q (%v), want one active key and its public PEM", out, err)
+	keys, err := token.ParsePublicKeysPEM(out)
+	if err != nil || len(keys) != 1 || !strings.HasPrefix(out, "-----BEGIN PUBLIC KEY-----") {
+		t.Fatalf("keys list --pem: got %q (%v), want only the public PEM of the one key", out, err)
+	}
+	code, out, _ = runCLI(t, env, "keys", "list")
+	if code != 0 || !strings.Contains(out, keys[0].KID+" ") || !strings.Contains(out, "active") {
+		t.Errorf("keys list: got %q, want the key %s active", out, keys[0].KID)
 	}
 	withJWT := map[string]string{"CLERK_SECRET_KEY": env["CLERK_SECRET_KEY"], "CLERK_JWT_KEY": keys[0].PublicKeyPEM()}
 	if code, _, errOut := runCLI(t, withJWT, "keys", "rotate"); code != 1 || !strings.Contains(errOut, "verify-only") {
