@@ -261,7 +261,8 @@ async function templateToken(template, skipCache) {
   try {
     data = await api(sessionPath(sid, `tokens/${encodeURIComponent(template)}`));
   } catch (err) {
-    if (isSessionGone(err)) { sessionGone(); return null; }
+    // Only a 401 means the session is over; a 404 names an unknown template.
+    if (err instanceof ClerkAPIError && err.status === 401) { sessionGone(); return null; }
     throw err;
   }
   if (typeof data?.jwt !== 'string') throw new Error('Gatehouse: token response without a jwt');
