@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func brWaitOrg(t *testing.T, ctx context.Context, what, orgID string) brOrgInfo 
 func TestBrowserSwitchOrganization(t *testing.T) {
 	tabA := brNewBrowser(t, 90*time.Second)
 	ta := startApp(t, nil)
-	if ok, err := seed(context.Background(), ta.app.client); err != nil || !ok {
+	if ok, err := seed(context.Background(), ta.app.client, io.Discard); err != nil || !ok {
 		t.Fatalf("seed: %v %v", ok, err)
 	}
 	acme := pgAcme(t, ta)
@@ -151,7 +152,7 @@ func TestBrowserSwitchOrganization(t *testing.T) {
 func TestBrowserImpersonationBanner(t *testing.T) {
 	ctx := brNewBrowser(t, 90*time.Second)
 	ta := startApp(t, nil)
-	if ok, err := seed(context.Background(), ta.app.client); err != nil || !ok {
+	if ok, err := seed(context.Background(), ta.app.client, io.Discard); err != nil || !ok {
 		t.Fatalf("seed: %v %v", ok, err)
 	}
 	aliceID, bobID := ta.orgUserID(t, "alice@example.com"), ta.orgUserID(t, "bob@example.com")

@@ -49,6 +49,8 @@ Commands:
   seed           add the demo accounts to an empty database (development only)
   users create   create a user
   impersonate    print a one-time link that signs an administrator in as a user
+  keys           rotate or list the session-token signing keys
+  jwt-templates  create, list or delete JWT templates
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -92,6 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
 	case "impersonate":
 		err = cmdImpersonate(ctx, args, stdout, stderr)
+	case "keys":
+		err = cmdKeys(ctx, args, stdout, stderr)
+	case "jwt-templates":
+		err = cmdJWTTemplates(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -101,6 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errUsage) {
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse:", err)
@@ -190,7 +199,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	seeded, err := seed(ctx, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)))
+	seeded, err := seed(ctx, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0), auth.WithEncryptionKey(cfg.EncryptionKey)), stdout)
 	if err != nil {
 		return err
 	}
@@ -296,9 +305,10 @@ var demoAccounts = []struct{ email, password, first, last, role, note string }{
 // The demo organization, created by its first admin.
 const demoOrgName, demoOrgSlug = "Acme Inc", "acme"
 
-// seed adds the demo accounts and the demo organization when there are no
-// users yet.
-func seed(ctx context.Context, client *auth.Client) (bool, error) {
+// seed adds the demo accounts, the demo organization and the demo JWT
+// template when there are no users yet, printing the template's
+// development secret to out.
+func seed(ctx context.Context, client *auth.Client, out io.Writer) (bool, error) {
 	list, err := client.Users.GetUserList(ctx, auth.UserListParams{Limit: 1})
 	if err != nil {
 		return false, err
@@ -330,6 +340,9 @@ func seed(ctx context.Context, client *auth.Client) (bool, error) {
 			return false, fmt.Errorf("seed %s: %w", demoOrgName, err)
 		}
 	}
+	if err := seedTemplates(ctx, client, out); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
@@ -360,8 +373,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
-	if !cfg.Production {
-		seeded, err := seed(ctx, a.client)
+	if cfg.VerifyOnly() {
+		fmt.Fprintln(stdout, "Verify-only mode (CLERK_JWT_KEY): serving /api/me, /api/token, /healthz and /readyz; no pages, no sign-in, no database.")
+	} else if !cfg.Production {
+		seeded, err := seed(ctx, a.client, stdout)
 		if err != nil {
 			return err
 		}
@@ -403,7 +418,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // app is the wired application: its handler, the backend client (for
-// seeding), the services (for commands and tests) and the store to close.
+// seeding), the services (for commands and tests), the signing keys and the
+// store to close. A verify-only app has neither store nor client.
 type app struct {
 	handler http.Handler
 	store   *store.DB
@@ -411,17 +427,36 @@ type app struct {
 	ids     *identity.Service
 	orgs    *identity.Orgs
 	actors  *identity.ActorTokens
+	keys    *token.Keyring
+	stop    context.CancelFunc // stops the key reloader
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	if a.store == nil {
+		return nil
+	}
+	return a.store.Close()
+}
 
 // newApp builds the store, the identity service and the router.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	if cfg.VerifyOnly() {
+		return newVerifyOnlyApp(cfg, log)
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
 	keys, err := token.LoadKeyring(ctx, st, cfg.EncryptionKey, cfg.SigningKeyPEM)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	templateKeys, err := token.NewTemplateSealer(cfg.EncryptionKey)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -437,7 +472,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	orgRoles := roles.Default()
 	idsvc := identity.New(identity.Config{
 		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
-		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge,
+		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
 		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired,
 	}, st, keys, cookies, hasher, log)
 	verifier := token.NewVerifier(token.VerifierConfig{
@@ -469,7 +504,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	actorTokens := identity.NewActorTokens(st, identity.ActorTokensConfig{
 		BaseURL: cfg.AppURL, AdminUserIDs: cfg.AdminUserIDs, AdminEmails: cfg.AdminEmails, Log: log,
 	})
-	client := auth.NewClient(st, hasher, auth.WithOrgs(orgs), auth.WithActorTokens(actorTokens))
+	client := auth.NewClient(st, hasher, auth.WithOrgs(orgs), auth.WithActorTokens(actorTokens), auth.WithEncryptionKey(cfg.EncryptionKey))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
 		st.Close()
@@ -532,7 +567,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
 		routes(r, log, site, st, idsvc, orgs, actorTokens, limiter, mailbox)
 	})
-	return &app{handler: r, store: st, client: client, ids: idsvc, orgs: orgs, actors: actorTokens}, nil
+	stopKeys := watchKeys(keys, cfg.SessionTokenTTL, log)
+	return &app{handler: r, store: st, client: client, ids: idsvc, orgs: orgs, actors: actorTokens, keys: keys, stop: stopKeys}, nil
 }
 
 // refusal answers e in the language of the surface that was asked: Clerk's

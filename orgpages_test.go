@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,7 +26,7 @@ import (
 func pgSeeded(t *testing.T, env map[string]string) (ta *testApp, alice, bob, carol *http.Client) {
 	t.Helper()
 	ta = startApp(t, env)
-	if ok, err := seed(context.Background(), ta.app.client); err != nil || !ok {
+	if ok, err := seed(context.Background(), ta.app.client, io.Discard); err != nil || !ok {
 		t.Fatalf("seed: got %v, %v; want seeded", ok, err)
 	}
 	alice, bob, carol = ta.browser(t), ta.browser(t), ta.browser(t)

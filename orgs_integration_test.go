@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -87,11 +88,11 @@ func TestIntegrationOrgExampleRoutes(t *testing.T) {
 	t.Parallel()
 	ta := startApp(t, nil)
 	ctx := context.Background()
-	seeded, err := seed(ctx, ta.app.client)
+	seeded, err := seed(ctx, ta.app.client, io.Discard)
 	if err != nil || !seeded {
 		t.Fatalf("seed: got %v, %v; want seeded", seeded, err)
 	}
-	if again, err := seed(ctx, ta.app.client); err != nil || again {
+	if again, err := seed(ctx, ta.app.client, io.Discard); err != nil || again {
 		t.Errorf("second seed: got %v, %v; want nothing seeded", again, err)
 	}
 	org, err := ta.app.client.Organizations.GetOrganization(ctx, "acme")

@@ -34,7 +34,8 @@ func Me(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusOK, map[string]string{"userId": a.UserID})
 }
 
-// Token is GET /api/token: the session token from GetToken.
+// Token is GET /api/token: the session token from GetToken, and with
+// ?template=NAME a token from that JWT template next to it.
 func Token(w http.ResponseWriter, r *http.Request) error {
 	a, err := signedIn(r)
 	if err != nil {
@@ -49,6 +50,12 @@ func Token(w http.ResponseWriter, r *http.Request) error {
 		t, err := a.GetToken(r.Context(), auth.GetTokenOptions{Template: name})
 		if errors.Is(err, auth.ErrTemplateNotFound) {
 			return &Error{http.StatusNotFound, "Template not found"}
+		}
+		if errors.Is(err, auth.ErrSessionEnded) {
+			return ErrUnauthorized
+		}
+		if errors.Is(err, auth.ErrCannotMint) {
+			return &Error{http.StatusNotImplemented, "This service only verifies tokens"}
 		}
 		if err != nil {
 			return err

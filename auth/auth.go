@@ -162,14 +162,14 @@ func (a *Auth) GetToken(ctx context.Context, o GetTokenOptions) (string, error) 
 	if a.TokenType != SessionToken {
 		return a.tok, nil
 	}
-	if o.Template != "" {
-		return "", ErrTemplateNotFound
-	}
-	if !o.SkipCache {
+	if !o.SkipCache && o.Template == "" {
 		return a.tok, nil
 	}
 	if a.minter == nil {
 		return "", ErrCannotMint
+	}
+	if o.Template != "" {
+		return a.templateToken(ctx, o.Template)
 	}
 	azp := ""
 	if a.SessionClaims != nil {

@@ -31,11 +31,13 @@ type Client struct {
 	Sessions      *SessionsAPI
 	Organizations *OrganizationsAPI
 	ActorTokens   *ActorTokensAPI
+	JwtTemplates  *JwtTemplatesAPI
 }
 
 // NewClient returns a backend client over the store. hasher checks and
 // hashes passwords for CreateUser and UpdateUser; opts hand it the
-// services main.go built ([WithOrgs], [WithActorTokens]).
+// services main.go built ([WithOrgs], [WithActorTokens]) and the
+// encryption key of template signing keys ([WithEncryptionKey]).
 func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *Client {
 	var o clientOptions
 	for _, opt := range opts {
@@ -53,6 +55,7 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 		Sessions:      &SessionsAPI{store: st},
 		Organizations: orgs,
 		ActorTokens:   &ActorTokensAPI{actors: o.actors},
+		JwtTemplates:  &JwtTemplatesAPI{store: st, sealer: o.templateSealer},
 	}
 }
 

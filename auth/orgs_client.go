@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
 // Organization is the backend Organization resource.
@@ -29,8 +30,9 @@ type ActorToken = resource.ActorToken
 type ClientOption func(*clientOptions)
 
 type clientOptions struct {
-	orgs   *identity.Orgs
-	actors *identity.ActorTokens
+	orgs           *identity.Orgs
+	actors         *identity.ActorTokens
+	templateSealer *token.Sealer
 }
 
 // WithOrgs gives the client the organizations service main.go built (with

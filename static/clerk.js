@@ -203,6 +203,7 @@ function sessionGone() {
   const sid = state.sessionId;
   state = signedOutState();
   cache = null;
+  templateCache.clear();
   notify();
   broadcast({ type: 'signed_out', sid });
   reloadPage();
@@ -247,13 +248,31 @@ function refreshSessionToken(force) {
   return inflight;
 }
 
+// Template tokens, cached per session and template while more than
+// LEEWAY_S of their life remain (memory only, like the session token).
+const templateCache = new Map();
+
+async function templateToken(template, skipCache) {
+  const sid = state.sessionId;
+  const key = `${sid}/${template}`;
+  const hit = templateCache.get(key);
+  if (!skipCache && hit && (hit.deadline - Date.now()) / 1000 > LEEWAY_S) return hit.jwt;
+  let data;
+  try {
+    data = await api(sessionPath(sid, `tokens/${encodeURIComponent(template)}`));
+  } catch (err) {
+    // Only a 401 means the session is over; a 404 names an unknown template.
+    if (err instanceof ClerkAPIError && err.status === 401) { sessionGone(); return null; }
+    throw err;
+  }
+  if (typeof data?.jwt !== 'string') throw new Error('Gatehouse: token response without a jwt');
+  templateCache.set(key, { jwt: data.jwt, deadline: deadlineFor(decodeJwtPayload(data.jwt) || {}, true) });
+  return data.jwt;
+}
+
 async function getToken({ template, skipCache = false } = {}) {
   if (!isSignedIn()) return null;
-  if (template) {
-    const data = await api(sessionPath(state.sessionId, `tokens/${encodeURIComponent(template)}`));
-    if (typeof data?.jwt !== 'string') throw new Error('Gatehouse: token response without a jwt');
-    return data.jwt;
-  }
+  if (template) return templateToken(String(template), skipCache);
   if (!skipCache && cacheFresh()) return cache.jwt;
   return refreshSessionToken(skipCache);
 }
@@ -323,6 +342,7 @@ async function setActive(params = {}) {
   // The real values arrive with the reload; until then only the id is known.
   state = { ...state, orgId: org, orgRole: null, orgSlug: null, orgPermissions: null, organization: null };
   cache = null; // the old token names the old organization
+  templateCache.clear();
   notify();
   broadcast({ type: 'auth_changed' });
   reloadPage();

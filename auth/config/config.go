@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -19,10 +20,14 @@ import (
 
 // Config is the instance configuration.
 type Config struct {
-	SecretKey         string
-	PublishableKey    string
-	EncryptionKey     []byte
-	SigningKeyPEM     string
+	SecretKey      string
+	PublishableKey string
+	EncryptionKey  []byte
+	SigningKeyPEM  string
+	// JWTKeyPEM is CLERK_JWT_KEY: one or more PEM public keys. When set the
+	// process runs verify-only: it verifies session tokens with these keys
+	// and never opens the store, refreshes or mints.
+	JWTKeyPEM         string
 	AuthorizedParties []string
 	AppURL            string // without a trailing slash
 	AppOrigin         string
@@ -54,6 +59,10 @@ type Config struct {
 	// in-process mailbox at /dev/mailbox.
 	SMTPURL, MailFrom string
 }
+
+// VerifyOnly reports whether the process only verifies session tokens
+// (CLERK_JWT_KEY is set).
+func (c *Config) VerifyOnly() bool { return c.JWTKeyPEM != "" }
 
 // Secure reports whether the app is served over https (Secure cookies).
 func (c *Config) Secure() bool { return strings.HasPrefix(c.AppURL, "https://") }
@@ -117,19 +126,26 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.PublishableKey = get("CLERK_PUBLISHABLE_KEY", "pk_"+kind+"_"+base64.StdEncoding.EncodeToString([]byte(u.Host+"$")))
 
-	encKey := get("CLERK_ENCRYPTION_KEY", "")
-	if encKey == "" {
-		return nil, missing("CLERK_ENCRYPTION_KEY", "run `gatehouse init` to create .env with fresh keys")
-	}
-	c.EncryptionKey, err = base64.StdEncoding.DecodeString(encKey)
-	if err != nil || len(c.EncryptionKey) != 32 {
-		return nil, &Error{Msg: "config: CLERK_ENCRYPTION_KEY must be 32 random bytes in base64; run `gatehouse init` to create one"}
-	}
 	c.SigningKeyPEM = unescapePEM(get("CLERK_SIGNING_KEY", ""))
-	if get("CLERK_JWT_KEY", "") != "" {
-		// Refuse rather than silently run as a full instance that owns
-		// the store when a verify-only service was asked for.
-		return nil, &Error{Msg: "config: CLERK_JWT_KEY (verify-only mode) is not supported by this release; unset it"}
+	c.JWTKeyPEM = unescapePEM(get("CLERK_JWT_KEY", ""))
+	if c.JWTKeyPEM != "" {
+		if b, _ := pem.Decode([]byte(c.JWTKeyPEM)); b == nil || !strings.HasSuffix(b.Type, "PUBLIC KEY") {
+			return nil, &Error{Msg: "config: CLERK_JWT_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----), such as `gatehouse keys list --pem` prints"}
+		}
+	}
+	if c.JWTKeyPEM != "" && c.SigningKeyPEM != "" {
+		return nil, &Error{Msg: "config: set CLERK_JWT_KEY (verify-only mode) or CLERK_SIGNING_KEY (an instance that signs), not both"}
+	}
+	// A verify-only process holds no secret at rest and no client cookie
+	// to decrypt, so it needs no encryption key.
+	if encKey := get("CLERK_ENCRYPTION_KEY", ""); encKey != "" || !c.VerifyOnly() {
+		if encKey == "" {
+			return nil, missing("CLERK_ENCRYPTION_KEY", "run `gatehouse init` to create .env with fresh keys")
+		}
+		c.EncryptionKey, err = base64.StdEncoding.DecodeString(encKey)
+		if err != nil || len(c.EncryptionKey) != 32 {
+			return nil, &Error{Msg: "config: CLERK_ENCRYPTION_KEY must be 32 random bytes in base64; run `gatehouse init` to create one"}
+		}
 	}
 
 	c.AuthorizedParties = []string{c.AppOrigin}

@@ -34,6 +34,7 @@ func NewFrontendAPI(svc *Service, limiter *Limiter, log *slog.Logger) *FrontendA
 		{"POST", "/client/sign_ins", f.signIn},
 		{"POST", "/client/sign_ups", f.signUp},
 		{"POST", "/client/sessions/{sid}/tokens", f.token},
+		{"POST", "/client/sessions/{sid}/tokens/{template}", f.templateToken},
 		{"POST", "/client/sessions/{sid}/touch", f.touch},
 		{"POST", "/client/sessions/{sid}/end", f.end},
 		{"GET", "/jwks", f.jwks},

@@ -42,6 +42,8 @@ type Config struct {
 	// organization pending, with the task of choosing one
 	// (CLERK_ORGANIZATIONS_REQUIRED).
 	OrganizationsRequired bool
+	// TemplateKeys decrypts the custom signing keys of JWT templates.
+	TemplateKeys *token.Sealer
 }
 
 // Service signs people in and out and mints their session tokens.

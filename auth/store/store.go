@@ -143,6 +143,7 @@ type SigningKey struct {
 	EncryptedPrivateKey []byte
 	CreatedAt           int64
 	RetiredAt           int64 // 0 while in use
+	RetireAt            int64 // when a rotation superseded it: the time it retires; 0 while active
 }
 
 // Item is a row of the example API's per-user resource.
@@ -201,6 +202,8 @@ type Store interface {
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// InsertSigningKey stores a new key unless one with kid exists.
 	InsertSigningKey(ctx context.Context, k SigningKey) error
+	KeyRotation
+	JWTTemplates
 
 	// SetSessionOrganization sets a live session's active organization
 	// ("" for none) and status, checking membership in the same

@@ -158,7 +158,7 @@ func (v *Verifier) verify(tok string, now time.Time) (*Claims, error) {
 	if json.Unmarshal(h["kid"], &kid) != nil {
 		return nil, fail(ReasonKidMismatch, "kid names no trusted key")
 	}
-	key, ok := v.keys.Lookup(kid)
+	key, ok := v.keys.lookupOrReload(kid)
 	if !ok {
 		return nil, fail(ReasonKidMismatch, "kid names no trusted key")
 	}
