@@ -45,6 +45,7 @@ Commands:
   migrate        create or migrate the database
   seed           add the demo accounts to an empty database (development only)
   users create   create a user
+  machines       create, list or delete machines (M2M authentication)
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSeed(ctx, args, stdout, stderr)
 	case "users create":
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
+	case "machines":
+		err = cmdMachines(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -209,23 +212,16 @@ func cmdUsersCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return errors.New("users create: --email and --password are required")
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	u, err := auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)).Users.CreateUser(ctx, auth.CreateUserParams{
-		EmailAddress: []string{*email}, Password: pw, FirstName: first, LastName: last,
+	return withClient(ctx, func(c *auth.Client) error {
+		u, err := c.Users.CreateUser(ctx, auth.CreateUserParams{
+			EmailAddress: []string{*email}, Password: pw, FirstName: first, LastName: last,
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (%s)\n", u.ID, u.PrimaryEmailAddress())
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "created %s (%s)\n", u.ID, u.PrimaryEmailAddress())
-	return nil
 }
 
 // demoAccounts are the development accounts of the product specification.
@@ -408,6 +404,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	r.Handle("/healthz", pages.Healthz())
 	r.Handle("/readyz", pages.Readyz(st))
 	r.Handle("/.well-known/jwks.json", identity.JWKSHandler(keys.JWKS))
+	// The backend API authenticates by secret keys in the Authorization
+	// header only: no cookies, so no CSRF check and no session middleware.
+	r.Mount("/v1", http.StripPrefix("/v1", auth.NewBackendAPI(client, cfg.SecretKey, log)))
 
 	r.Group(func(r chi.Router) {
 		r.Use(csrf.Handler)
@@ -452,6 +451,9 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	})
 	r.Get("/dashboard", pages.Dashboard(site, st).ServeHTTP)
 	r.Get("/profile", pages.Profile(site).ServeHTTP)
+	apiKeys := pages.NewAPIKeyForms(site)
+	r.Post("/profile/api-keys", apiKeys.Create().ServeHTTP)
+	r.Post("/profile/api-keys/{id}/revoke", apiKeys.Revoke().ServeHTTP)
 
 	r.Mount("/__clerk/v1", http.StripPrefix("/__clerk/v1", identity.NewFrontendAPI(idsvc, limiter, log)))
 
@@ -461,6 +463,8 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	r.Handle("/api/me", handle(api.GetOnly(api.Me)))
 	r.Handle("/api/token", handle(api.GetOnly(api.Token)))
 	r.Handle("/api/user", handle(api.GetOnly(api.User)))
+	r.Handle("/api/machine", handle(api.GetOnly(api.Machine)))
+	r.Handle("/api/whoami", handle(api.GetOnly(api.WhoAmI)))
 	items := handle(api.Items(st))
 	r.Handle("/api/items", items)
 	r.Handle("/api/items/{id}", items)

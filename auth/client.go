@@ -29,15 +29,24 @@ type EmailAddress = resource.EmailAddress
 type Client struct {
 	Users    *UsersAPI
 	Sessions *SessionsAPI
+	// Machines, M2MTokens and APIKeys manage machine authentication
+	// (machines_client.go).
+	Machines  *MachinesAPI
+	M2MTokens *M2MTokensAPI
+	APIKeys   *APIKeysAPI
+
+	machineTokens machineTokens // verifies machine tokens for the middleware
 }
 
 // NewClient returns a backend client over the store. hasher checks and
 // hashes passwords for CreateUser and UpdateUser.
 func NewClient(st store.Store, hasher *password.Hasher) *Client {
-	return &Client{
+	c := &Client{
 		Users:    &UsersAPI{store: st, hasher: hasher},
 		Sessions: &SessionsAPI{store: st},
 	}
+	c.addMachineAPIs(st)
+	return c
 }
 
 // ClerkClient returns the backend client the middleware placed in ctx, or

@@ -163,9 +163,5 @@ func (f *AuthForms) SignOut() http.Handler {
 
 // formError answers a form body that could not be read (400, 413, 415).
 func (f *AuthForms) formError(w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := identity.AsError(err); ok && e.Status < 500 {
-		f.site.ErrorPage(w, r, e.Status)
-		return
-	}
-	f.site.serverError(w, r, "form", err)
+	f.site.formError(w, r, err)
 }
