@@ -15,7 +15,7 @@ type Machine struct {
 	SecretHash      []byte
 	DefaultTokenTTL int64 // seconds
 	// ScopedMachines are the machines this one may request tokens for
-	// (without their own scopes), oldest scope first.
+	// (without their own scopes), by id.
 	ScopedMachines       []Machine
 	CreatedAt, UpdatedAt int64
 }
@@ -119,7 +119,7 @@ func (db *DB) machineWhere(ctx context.Context, cond string, arg any) (*Machine,
 func (db *DB) scopedMachines(ctx context.Context, id string) ([]Machine, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT m.id, m.name, m.secret_hash, m.default_token_ttl, m.created_at, m.updated_at
 		FROM machine_scopes s JOIN machines m ON m.id = s.to_machine_id
-		WHERE s.from_machine_id = $1 ORDER BY s.created_at, s.to_machine_id`, id)
+		WHERE s.from_machine_id = $1 ORDER BY s.to_machine_id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: machine scopes: %w", err)
 	}
