@@ -51,6 +51,7 @@ Commands:
   impersonate    print a one-time link that signs an administrator in as a user
   keys           rotate or list the session-token signing keys
   jwt-templates  create, list or delete JWT templates
+  machines       create, list or delete machines (M2M authentication)
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdKeys(ctx, args, stdout, stderr)
 	case "jwt-templates":
 		err = cmdJWTTemplates(ctx, args, stdout, stderr)
+	case "machines":
+		err = cmdMachines(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -224,23 +227,16 @@ func cmdUsersCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return errors.New("users create: --email and --password are required")
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	u, err := auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)).Users.CreateUser(ctx, auth.CreateUserParams{
-		EmailAddress: []string{*email}, Password: pw, FirstName: first, LastName: last,
+	return withClient(ctx, func(c *auth.Client) error {
+		u, err := c.Users.CreateUser(ctx, auth.CreateUserParams{
+			EmailAddress: []string{*email}, Password: pw, FirstName: first, LastName: last,
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (%s)\n", u.ID, u.PrimaryEmailAddress())
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "created %s (%s)\n", u.ID, u.PrimaryEmailAddress())
-	return nil
 }
 
 func cmdImpersonate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -557,6 +553,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	r.Handle("/healthz", pages.Healthz())
 	r.Handle("/readyz", pages.Readyz(st))
 	r.Handle("/.well-known/jwks.json", identity.JWKSHandler(keys.JWKS))
+	// The backend API authenticates by secret keys in the Authorization
+	// header only: no cookies, so no CSRF check and no session middleware.
+	r.Mount("/v1", http.StripPrefix("/v1", auth.NewBackendAPI(client, cfg.SecretKey, log)))
 
 	r.Group(func(r chi.Router) {
 		r.Use(csrf.Handler)
@@ -604,6 +603,9 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	})
 	r.Get("/dashboard", pages.Dashboard(site, st).ServeHTTP)
 	r.Get("/profile", pages.Profile(site).ServeHTTP)
+	apiKeys := pages.NewAPIKeyForms(site)
+	r.Post("/profile/api-keys", apiKeys.Create().ServeHTTP)
+	r.Post("/profile/api-keys/{id}/revoke", apiKeys.Revoke().ServeHTTP)
 
 	op := pages.NewOrgPages(site, idsvc, orgs)
 	r.Get("/org", op.Manage().ServeHTTP)
@@ -641,6 +643,8 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	r.Handle("/api/admin", handle(api.GetOnly(api.Admin)))
 	r.Handle("/api/org", handle(api.GetOnly(api.Org)))
 	r.Handle("/api/team", handle(api.GetOnly(api.Team)))
+	r.Handle("/api/machine", handle(api.GetOnly(api.Machine)))
+	r.Handle("/api/whoami", handle(api.GetOnly(api.WhoAmI)))
 	items := handle(api.Items(st))
 	r.Handle("/api/items", items)
 	r.Handle("/api/items/{id}", items)

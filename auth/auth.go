@@ -59,6 +59,24 @@ type Auth struct {
 	// or -1].
 	FactorVerificationAge []int
 
+	// The fields of machine tokens (M2M tokens and API keys; see
+	// machine.go). An API key sets UserID or OrgID from its subject.
+
+	// ID is the id of the M2M token (mt_…) or API key (ak_…).
+	ID string
+	// Subject is who the token stands for: the machine (mch_…) of an M2M
+	// token, the user (user_…) or organization (org_…) of an API key.
+	Subject string
+	// MachineID is the machine of an M2M token.
+	MachineID string
+	// Name is the name of an API key.
+	Name string
+	// Scopes are the machine ids an M2M token may address, or the scopes
+	// of an API key.
+	Scopes []string
+	// Claims are the custom claims the token was created with.
+	Claims map[string]any
+
 	tok    string
 	minter Minter
 	debug  debugInfo
@@ -110,12 +128,12 @@ type HasParams struct {
 
 // Has reports whether the signed-in user has the role or permission in the
 // active organization, deciding from the token alone (Clerk's rules): false
-// when signed out, false without an active organization, Permission wins
-// over Role, keys compare with or without their "org:" prefix ("admin" ==
-// "org:admin", "team:read" == "org:team:read"), and an empty HasParams is
-// false.
+// when signed out, false for machine tokens, false without an active
+// organization, Permission wins over Role, keys compare with or without
+// their "org:" prefix ("admin" == "org:admin", "team:read" ==
+// "org:team:read"), and an empty HasParams is false.
 func (a *Auth) Has(p HasParams) bool {
-	if a == nil || !a.IsAuthenticated || a.UserID == "" || a.OrgID == "" {
+	if a == nil || !a.IsAuthenticated || a.TokenType != SessionToken || a.UserID == "" || a.OrgID == "" {
 		return false
 	}
 	if p.Permission != "" {
@@ -231,6 +249,9 @@ func (a *Auth) MarshalJSON() ([]byte, error) {
 }
 
 func (a *Auth) jsonMap() map[string]any {
+	if a.TokenType != SessionToken {
+		return a.machineJSONMap()
+	}
 	m := map[string]any{
 		"tokenType":             nullable(string(a.TokenType)),
 		"isAuthenticated":       a.IsAuthenticated,

@@ -32,6 +32,13 @@ type Client struct {
 	Organizations *OrganizationsAPI
 	ActorTokens   *ActorTokensAPI
 	JwtTemplates  *JwtTemplatesAPI
+	// Machines, M2MTokens and APIKeys manage machine authentication
+	// (machines_client.go).
+	Machines  *MachinesAPI
+	M2MTokens *M2MTokensAPI
+	APIKeys   *APIKeysAPI
+
+	machineTokens machineTokens // verifies machine tokens for the middleware
 }
 
 // NewClient returns a backend client over the store. hasher checks and
@@ -50,13 +57,15 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 		o.actors = identity.NewActorTokens(st, identity.ActorTokensConfig{})
 	}
 	orgs := &OrganizationsAPI{orgs: o.orgs}
-	return &Client{
+	c := &Client{
 		Users:         &UsersAPI{store: st, hasher: hasher, orgs: orgs},
 		Sessions:      &SessionsAPI{store: st},
 		Organizations: orgs,
 		ActorTokens:   &ActorTokensAPI{actors: o.actors},
 		JwtTemplates:  &JwtTemplatesAPI{store: st, sealer: o.templateSealer},
 	}
+	c.addMachineAPIs(st)
+	return c
 }
 
 // ClerkClient returns the backend client the middleware placed in ctx, or

@@ -109,6 +109,9 @@ func (st *requestState) build(cfg getAuthConfig) *Auth {
 }
 
 func (st *requestState) presentedAuth(cfg getAuthConfig) *Auth {
+	if st.machine != nil {
+		return authFromMachineToken(st.machine, st.tok)
+	}
 	if st.presented != SessionToken || st.claims == nil {
 		return signedOut(st.presented)
 	}

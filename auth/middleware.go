@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
@@ -39,6 +40,7 @@ type requestState struct {
 	opts      *Options
 	presented TokenType // the kind of token the request carried
 	claims    *token.Claims
+	machine   *store.MachineToken // a verified M2M token or API key
 	tok       string
 	reason    string
 
@@ -54,7 +56,9 @@ type requestState struct {
 //
 //  1. An Authorization header decides when present: a Bearer token (or a
 //     bare token) is verified and cookies are ignored. Tokens starting
-//     mt_, ak_ or oat_ are machine tokens. No refresh on this path.
+//     mt_, ak_ or oat_ are machine tokens, looked up in the store on every
+//     request, so a revocation holds from the next one. No refresh on
+//     this path.
 //  2. Otherwise a __session cookie that verifies signs the request in.
 //  3. Otherwise, when a __client cookie is present, the token is refreshed
 //     inline: a live session gets a new __session cookie and the request
@@ -72,7 +76,7 @@ func Middleware(o Options) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			st := &requestState{opts: opts, presented: SessionToken}
 			st.resolve(w, r)
-			if st.claims == nil {
+			if st.claims == nil && st.machine == nil {
 				w.Header().Set("X-Clerk-Auth-Status", "signed-out")
 				w.Header().Set("X-Clerk-Auth-Reason", st.reason)
 			}
@@ -86,9 +90,7 @@ func (st *requestState) resolve(w http.ResponseWriter, r *http.Request) {
 	if tok, ok := bearerToken(r); ok {
 		st.presented = tokenTypeOf(tok)
 		if st.presented != SessionToken {
-			// Machine tokens are verified by their own stores; none is
-			// issued by this instance yet, so none is valid.
-			st.reason = token.ReasonInvalid
+			st.verifyMachine(r.Context(), tok)
 			return
 		}
 		st.verify(tok)

@@ -43,6 +43,12 @@ type Result[P any] struct {
 // Props renders the page with p.
 func Props[P any](p P) (Result[P], error) { return Result[P]{props: p}, nil }
 
+// PropsStatus renders the page with p and a status other than 200, such
+// as a form answered with its errors (422).
+func PropsStatus[P any](p P, status int) (Result[P], error) {
+	return Result[P]{props: p, status: status}, nil
+}
+
 // Redirect sends the browser to url with status (a 3xx).
 func Redirect[P any](url string, status int) (Result[P], error) {
 	return Result[P]{redirect: url, status: status}, nil
@@ -108,7 +114,11 @@ func (pg Page[P]) Handler(site *Site) http.Handler {
 				return
 			}
 		}
-		site.render(w, r, http.StatusOK, pg.Title, state, pg.View(res.props))
+		status := http.StatusOK
+		if res.status != 0 {
+			status = res.status
+		}
+		site.render(w, r, status, pg.Title, state, pg.View(res.props))
 	})
 }
 

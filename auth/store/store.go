@@ -247,6 +247,9 @@ type Store interface {
 	CreateItem(ctx context.Context, userID, name string) (*Item, error)
 	// DeleteItem deletes the user's item; ErrNotFound when it is not theirs.
 	DeleteItem(ctx context.Context, userID, id string) error
+
+	MachineStore      // machines and their scopes (machines.go)
+	MachineTokenStore // M2M tokens and API keys (machinetokens.go)
 }
 
 // Now returns the current time in Unix milliseconds, the store's unit.

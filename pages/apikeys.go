@@ -1,0 +1,164 @@
+package pages
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/components"
+)
+
+// APIKeysView is the view model of the API keys card on the profile page.
+type APIKeysView struct {
+	// Keys are the user's live keys, without their secrets.
+	Keys []*auth.APIKeyObject
+	// Created is the key a form just created, with its secret, which is
+	// shown this once.
+	Created *auth.APIKeyObject
+	// Error refuses the last form; FormName keeps the name typed in it.
+	Error, FormName string
+	// Disabled says why this session cannot manage keys, or is "".
+	Disabled string
+}
+
+// maxAPIKeysPerUser bounds the live keys of one user, so a script cannot
+// fill the database through the form.
+const maxAPIKeysPerUser = 50
+
+const errActorAPIKeys = "API keys are managed by the user themself; an impersonation session cannot create or revoke them."
+
+// apiKeyLifetimes are the choices of the form's expiration field, in days
+// (0: never).
+var apiKeyLifetimes = map[string]int64{"": 0, "never": 0, "7": 7, "30": 30, "90": 90, "365": 365}
+
+func listAPIKeys(r *http.Request, a *auth.Auth) ([]*auth.APIKeyObject, error) {
+	ctx := r.Context()
+	list, err := auth.ClerkClient(ctx).APIKeys.List(ctx, auth.APIKeyListParams{Subject: a.UserID, Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	return list.Data, nil
+}
+
+// APIKeyForms serves the API key forms of the profile page. They work
+// without JavaScript, like every form of the site, and are guarded by
+// the same same-origin check.
+type APIKeyForms struct {
+	site *Site
+}
+
+// NewAPIKeyForms returns the API key form handlers.
+func NewAPIKeyForms(site *Site) *APIKeyForms { return &APIKeyForms{site: site} }
+
+// writer returns the signed-in user allowed to change API keys, or
+// answers the request and returns nil. API keys are a sensitive write: the
+// session is checked in the store, not only in the token, so a session
+// revoked a moment ago cannot mint a long-lived credential.
+func (f *APIKeyForms) writer(w http.ResponseWriter, r *http.Request) *auth.Auth {
+	a := auth.Require(w, r) // signed in, not pending
+	if a == nil {
+		return nil
+	}
+	if a.Actor != nil {
+		f.site.Render(w, r, http.StatusForbidden, "Forbidden",
+			components.ErrorPage(http.StatusForbidden, "Not while impersonating", errActorAPIKeys))
+		return nil
+	}
+	ctx := r.Context()
+	sess, err := auth.ClerkClient(ctx).Sessions.GetSession(ctx, a.SessionID)
+	if err != nil && !auth.IsNotFound(err) {
+		f.site.serverError(w, r, "api keys", err)
+		return nil
+	}
+	if err != nil || sess.Status != "active" || sess.UserID != a.UserID {
+		f.site.Render(w, r, http.StatusUnauthorized, "Session ended",
+			components.ErrorPage(http.StatusUnauthorized, "Your session has ended", "Sign in again to manage your API keys."))
+		return nil
+	}
+	return a
+}
+
+// Create serves POST /profile/api-keys: it creates a key named by the
+// form and answers with the profile page showing the secret once (not a
+// redirect: the secret is never stored to be shown later).
+func (f *APIKeyForms) Create() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		form, err := identity.ReadForm(w, r)
+		if err != nil {
+			formError(f.site, w, r, err)
+			return
+		}
+		a := f.writer(w, r)
+		if a == nil {
+			return
+		}
+		profilePage(f.site, func(r *http.Request) (APIKeysView, int, error) {
+			return f.create(r, a, form)
+		}).ServeHTTP(w, r)
+	})
+}
+
+func (f *APIKeyForms) create(r *http.Request, a *auth.Auth, form map[string]string) (APIKeysView, int, error) {
+	refuse := func(msg string) (APIKeysView, int, error) {
+		return APIKeysView{Error: msg, FormName: form["name"]}, http.StatusUnprocessableEntity, nil
+	}
+	days, ok := apiKeyLifetimes[form["expires_in"]]
+	if !ok {
+		return refuse("Choose an expiration from the list.")
+	}
+	ctx := r.Context()
+	keys := auth.ClerkClient(ctx).APIKeys
+	live, err := keys.List(ctx, auth.APIKeyListParams{Subject: a.UserID, Limit: 1})
+	if err != nil {
+		return APIKeysView{}, 0, err
+	}
+	if live.TotalCount >= maxAPIKeysPerUser {
+		return refuse("You have " + strconv.Itoa(live.TotalCount) + " API keys. Revoke one before creating another.")
+	}
+	p := auth.CreateAPIKeyParams{Name: form["name"], Subject: a.UserID, CreatedBy: a.UserID}
+	if days > 0 {
+		secs := days * 24 * 3600
+		p.SecondsUntilExpiration = &secs
+	}
+	key, err := keys.Create(ctx, p)
+	if e, ok := errors.AsType[*auth.APIError](err); ok && e.Status < 500 && len(e.Errors) > 0 {
+		if e.Code() == "form_param_missing" {
+			return refuse("Enter a name for the key.")
+		}
+		return refuse("The name must be at most 100 characters, without control characters.")
+	}
+	if err != nil {
+		return APIKeysView{}, 0, err
+	}
+	return APIKeysView{Created: key}, http.StatusOK, nil
+}
+
+// Revoke serves POST /profile/api-keys/{id}/revoke: the key stops working
+// from the next request, and the browser goes back to the profile.
+func (f *APIKeyForms) Revoke() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := identity.ReadForm(w, r); err != nil {
+			formError(f.site, w, r, err)
+			return
+		}
+		a := f.writer(w, r)
+		if a == nil {
+			return
+		}
+		ctx := r.Context()
+		_, err := auth.ClerkClient(ctx).APIKeys.Revoke(ctx, auth.RevokeAPIKeyParams{
+			ID: r.PathValue("id"), Subject: a.UserID, RevocationReason: "Revoked by its owner",
+		})
+		if auth.IsNotFound(err) {
+			f.site.ErrorPage(w, r, http.StatusNotFound) // not this user's key
+			return
+		}
+		if err != nil {
+			f.site.serverError(w, r, "api keys", err)
+			return
+		}
+		http.Redirect(w, r, "/profile#api-keys", http.StatusSeeOther)
+	})
+}
