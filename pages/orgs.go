@@ -71,6 +71,7 @@ type OrgManageProps struct {
 	Members     []OrgMember
 	Invitations []OrgInvitation
 	Roles       []roles.Role
+	DefaultRole string // preselected for invitations
 	// Can* gate what the page offers; the store decides what is allowed.
 	CanReadMembers, CanManageMembers, CanManageProfile, CanDelete, CanManageAPIKeys bool
 	Notice, Error                                                                   string
@@ -135,6 +136,7 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 	caller := identity.AsUser(a.UserID)
 	props.Auth = a
 	props.Roles = p.orgs.Roles().Roles()
+	props.DefaultRole = p.orgs.Roles().DefaultRole()
 	var err error
 	if props.Memberships, err = p.userOrgs(ctx, a.UserID); err != nil {
 		p.site.serverError(w, r, "organization", err)

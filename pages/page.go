@@ -128,7 +128,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title 
 	var buf bytes.Buffer
 	ctx := templ.WithChildren(r.Context(), body)
 	lp := components.LayoutProps{Title: title, Path: r.URL.Path, State: state, Env: s.Env}
-	lp.Orgs, lp.Impersonation = s.chrome(r, state)
+	s.chrome(r, &lp)
 	err := components.Layout(lp).Render(ctx, &buf)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "render failed", "path", r.URL.Path, "err", err)
@@ -143,52 +143,57 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title 
 	w.Write(buf.Bytes())
 }
 
-// chrome returns what the header of a signed-in page shows besides the
-// auth state: the organizations to switch between and, in an actor
-// session, who is acting as whom. A failed lookup is logged and leaves the
-// part out rather than failing the page.
-func (s *Site) chrome(r *http.Request, state auth.ClerkProps) (*components.OrgSwitcherProps, *components.ImpersonationProps) {
-	a := state.Auth()
+// chrome fills what the header of a signed-in page shows besides the auth
+// state: the user (read when the loader did not give it), the
+// organizations to switch between and, in an actor session, who is acting
+// as whom. A failed lookup is logged and leaves that part out rather than
+// failing the page.
+func (s *Site) chrome(r *http.Request, lp *components.LayoutProps) {
+	a := lp.State.Auth()
+	lp.User = lp.State.User()
 	if a == nil || !a.IsAuthenticated || a.TokenType != auth.SessionToken {
-		return nil, nil
+		return
 	}
 	ctx := r.Context()
-	user := state.User()
 	var users *auth.UsersAPI
 	if c := auth.ClerkClient(ctx); c != nil {
 		users = c.Users
 	}
-	name := func(u *auth.User) string {
-		if u == nil || u.DisplayName() == "" {
-			return "another user"
+	lookup := func(id string) *auth.User {
+		if users == nil {
+			return nil
 		}
-		return u.DisplayName()
+		u, err := users.GetUser(ctx, id)
+		if err != nil && !auth.IsNotFound(err) {
+			s.Log.ErrorContext(ctx, "page header: user lookup failed", "err", err)
+		}
+		return u
 	}
-	var orgs *components.OrgSwitcherProps
+	if lp.User == nil {
+		lp.User = lookup(a.UserID)
+	}
 	if s.Orgs != nil {
 		list, _, err := s.Orgs.UserMemberships(ctx, identity.AsUser(a.UserID), a.UserID, identity.ListInput{Limit: 100})
 		if err != nil {
 			s.Log.ErrorContext(ctx, "organization switcher unavailable", "err", err)
 		} else {
-			orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account"}
+			lp.Orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account"}
 			for _, m := range list {
 				if m.Organization != nil {
-					orgs.Options = append(orgs.Options, components.OrgOption{ID: m.OrganizationID, Name: m.Organization.Name, Slug: m.Organization.Slug, Role: m.Role})
+					lp.Orgs.Options = append(lp.Orgs.Options, components.OrgOption{ID: m.OrganizationID, Name: m.Organization.Name, Slug: m.Organization.Slug, Role: m.Role})
 				}
 			}
 		}
 	}
-	if a.Actor == nil || users == nil {
-		return orgs, nil
+	if a.Actor != nil {
+		name := func(u *auth.User) string {
+			if u == nil || u.DisplayName() == "" {
+				return "another user"
+			}
+			return u.DisplayName()
+		}
+		lp.Impersonation = &components.ImpersonationProps{UserName: name(lp.User), ActorName: name(lookup(a.Actor.Subject))}
 	}
-	if user == nil {
-		user, _ = users.GetUser(ctx, a.UserID)
-	}
-	actor, err := users.GetUser(ctx, a.Actor.Subject)
-	if err != nil && !auth.IsNotFound(err) {
-		s.Log.ErrorContext(ctx, "impersonation banner: actor lookup failed", "err", err)
-	}
-	return orgs, &components.ImpersonationProps{UserName: name(user), ActorName: name(actor)}
 }
 
 // Render writes a page that is not loader-driven (forms, errors) inside
