@@ -133,6 +133,10 @@ func (f *APIKeyForms) create(r *http.Request, a *auth.Auth, form map[string]stri
 	if msg := apiKeyFormMessage(err); msg != "" {
 		return refuse(msg)
 	}
+	if e, ok := errors.AsType[*auth.APIError](err); ok && e.Status < 500 && len(e.Errors) > 0 {
+		// The account went away since the page loaded it.
+		return APIKeysView{Error: e.Errors[0].Message}, e.Status, nil
+	}
 	if err != nil {
 		return APIKeysView{}, 0, err
 	}
