@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,16 +17,40 @@ func TestBrowserAPIKeys(t *testing.T) {
 	ta := startApp(t, nil)
 	ta.createUser(t, "kim@example.com", "correct horse battery", "Kim", "Keys")
 	brSignInWithForm(t, ctx, ta, "kim@example.com", "correct horse battery")
+	brAPIKeyFlow(t, ctx, ta, "/profile", "/profile/api-keys", `"subject":"user_`)
+}
 
-	brAct(t, ctx, "open /profile",
-		chromedp.Navigate(ta.URL+"/profile"),
+// TestBrowserOrgAPIKeys does the same on /org, for an organization the
+// person creates and so administers.
+func TestBrowserOrgAPIKeys(t *testing.T) {
+	ctx := brNewBrowser(t, 90*time.Second)
+	ta := startApp(t, nil)
+	ta.createUser(t, "kim@example.com", "correct horse battery", "Kim", "Keys")
+	brSignInWithForm(t, ctx, ta, "kim@example.com", "correct horse battery")
+	brAct(t, ctx, "create an organization",
+		chromedp.Navigate(ta.URL+"/org/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "Kim Co"),
+		chromedp.Click(chromedp.CSS(`form[action="/org/new"] button[type="submit"]`)),
+	)
+	brWaitPage(t, ctx, "/org of the new organization", 15*time.Second, brLoadedAt("/org"))
+	brAPIKeyFlow(t, ctx, ta, "/org", "/org/api-keys", `"subject":"org_`)
+}
+
+// brAPIKeyFlow opens page, creates a key with the form posting to action,
+// calls /api/whoami with the secret the answer shows (its subject must
+// start as subject says), and revokes the key with its button.
+func brAPIKeyFlow(t *testing.T, ctx context.Context, ta *testApp, page, action, subject string) {
+	t.Helper()
+	brAct(t, ctx, "open "+page,
+		chromedp.Navigate(ta.URL+page),
 		chromedp.WaitVisible(chromedp.CSS(`#api-key-name`)),
 	)
 	brMarkDocument(t, ctx)
 	brAct(t, ctx, "fill and submit the API key form",
 		chromedp.SendKeys(chromedp.CSS(`#api-key-name`), "Laptop script"),
 		chromedp.SetValue(chromedp.CSS(`#api-key-expires`), "90"),
-		chromedp.Click(chromedp.CSS(`form[action="/profile/api-keys"] button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`form[action="`+action+`"] button[type="submit"]`)),
 	)
 	brWaitPage(t, ctx, "the answer to the form", 15*time.Second, func(p brPageInfo) bool {
 		return !p.Mark && p.Ready == "complete" && p.Clerk
@@ -41,18 +66,18 @@ func TestBrowserAPIKeys(t *testing.T) {
 
 	whoami := `fetch('/api/whoami', {headers: {Authorization: 'Bearer ` + secret + `'}, credentials: 'omit'})
 		.then(async r => r.status + ' ' + (await r.text()))`
-	if got := brEval[string](t, ctx, "call /api/whoami with the key", whoami); !strings.HasPrefix(got, `200 {"subject":"user_`) ||
+	if got := brEval[string](t, ctx, "call /api/whoami with the key", whoami); !strings.HasPrefix(got, `200 {`+subject) ||
 		!strings.Contains(got, `"tokenType":"api_key"`) {
-		t.Fatalf("GET /api/whoami with the key: got %s, want 200 and the api_key of the user", got)
+		t.Fatalf("GET /api/whoami with the key: got %s, want 200 and an api_key with %s", got, subject)
 	}
 
 	brMarkDocument(t, ctx)
 	brAct(t, ctx, "press Revoke", chromedp.Click(chromedp.CSS(`button[aria-label="Revoke Laptop script"]`)))
-	info := brWaitPage(t, ctx, "back on /profile after revoking", 15*time.Second, func(p brPageInfo) bool {
-		return !p.Mark && brLoadedAt("/profile")(p)
+	info := brWaitPage(t, ctx, "back on "+page+" after revoking", 15*time.Second, func(p brPageInfo) bool {
+		return !p.Mark && brLoadedAt(page)(p)
 	})
 	if info.SSR == nil || !info.SSR.IsAuthenticated {
-		t.Fatalf("/profile after revoking is not signed in: %s", info)
+		t.Fatalf("%s after revoking is not signed in: %s", page, info)
 	}
 	if n := brEval[int](t, ctx, "count the keys", `document.querySelectorAll('table[data-testid="api-keys"] tbody tr').length`); n != 0 {
 		t.Errorf("after revoking: %d keys listed, want none", n)

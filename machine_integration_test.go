@@ -315,12 +315,7 @@ func TestIntegrationAPIKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, tc := range []struct {
-			name, path, ct, body string
-			header               map[string]string
-			want                 int
-			text                 string
-		}{
+		ta.mtPostCases(t, c, []mtFormCase{
 			{"empty name", "/profile/api-keys", "", url.Values{"name": {"  "}}.Encode(), nil, 422, "Enter a name for the key."},
 			{"long name", "/profile/api-keys", "", url.Values{"name": {strings.Repeat("n", 101)}}.Encode(), nil, 422, "at most 100 characters"},
 			{"control character", "/profile/api-keys", "", url.Values{"name": {"a\x07b"}}.Encode(), nil, 422, "without control characters"},
@@ -332,18 +327,7 @@ func TestIntegrationAPIKeys(t *testing.T) {
 			{"revoke malformed", "/profile/api-keys/nope/revoke", "", "", nil, 404, ""},
 			{"revoke another user's key", "/profile/api-keys/" + evanKey.ID + "/revoke", "", "", nil, 404, ""},
 			{"revoke cross-site", "/profile/api-keys/" + key.ID + "/revoke", "", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, ""},
-		} {
-			ct := tc.ct
-			if ct == "" {
-				ct = "application/x-www-form-urlencoded"
-			}
-			res, body := do(t, c, http.MethodPost, ta.URL+tc.path, strings.NewReader(tc.body),
-				itWithHeaders(map[string]string{"Content-Type": ct}, tc.header))
-			itAssertStatus(t, tc.name, res, body, tc.want)
-			if tc.text != "" && !strings.Contains(body, tc.text) {
-				t.Errorf("%s: want the message %q in the page", tc.name, tc.text)
-			}
-		}
+		})
 		if keys, _ := ta.app.client.APIKeys.List(ctx, auth.APIKeyListParams{Subject: dora.ID}); keys.TotalCount != 1 {
 			t.Errorf("Dora's keys after refused forms: got %d, want 1", keys.TotalCount)
 		}
@@ -426,6 +410,32 @@ func TestIntegrationAPIKeys(t *testing.T) {
 			}
 		}
 	})
+}
+
+// mtFormCase is a form post expected to be refused: with ct ("" for a
+// urlencoded form) and header, it answers want and shows text.
+type mtFormCase struct {
+	name, path, ct, body string
+	header               map[string]string
+	want                 int
+	text                 string
+}
+
+// mtPostCases posts each case as c and checks the answer.
+func (ta *testApp) mtPostCases(t *testing.T, c *http.Client, cases []mtFormCase) {
+	t.Helper()
+	for _, tc := range cases {
+		ct := tc.ct
+		if ct == "" {
+			ct = "application/x-www-form-urlencoded"
+		}
+		res, body := do(t, c, http.MethodPost, ta.URL+tc.path, strings.NewReader(tc.body),
+			itWithHeaders(map[string]string{"Content-Type": ct}, tc.header))
+		itAssertStatus(t, tc.name, res, body, tc.want)
+		if tc.text != "" && !strings.Contains(body, tc.text) {
+			t.Errorf("%s: want the message %q in the page", tc.name, tc.text)
+		}
+	}
 }
 
 // mtActorToken starts an impersonation session of user by actor in the

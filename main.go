@@ -619,6 +619,8 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, st *store.DB, idsv
 	r.Post("/org/members/remove", op.RemoveMember().ServeHTTP)
 	r.Post("/org/invitations", op.Invite().ServeHTTP)
 	r.Post("/org/invitations/revoke", op.RevokeInvitation().ServeHTTP)
+	r.Post("/org/api-keys", op.CreateAPIKey().ServeHTTP)
+	r.Post("/org/api-keys/{id}/revoke", op.RevokeAPIKey().ServeHTTP)
 	r.Get(identity.InvitationPath, op.Invitation().ServeHTTP)
 	r.Post(identity.InvitationPath, op.AcceptInvitation().ServeHTTP)
 	r.Get(auth.PendingTaskURL, op.ChooseOrganization().ServeHTTP)

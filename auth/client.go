@@ -64,7 +64,7 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 		ActorTokens:   &ActorTokensAPI{actors: o.actors},
 		JwtTemplates:  &JwtTemplatesAPI{store: st, sealer: o.templateSealer},
 	}
-	c.addMachineAPIs(st)
+	c.addMachineAPIs(st, o.orgs)
 	return c
 }
 

@@ -241,14 +241,31 @@ func TestMachineAuthObjects(t *testing.T) {
 	})
 
 	t.Run("organization API key", func(t *testing.T) {
-		org := "org_" + strings.Repeat("Z", 22)
-		key := s.apiKey(t, org)
+		o, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Keyholders", CreatedBy: &sess.userID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := s.apiKey(t, o.ID)
 		a, _ := s.getAuth(t, newReq("/", bearer(key.Secret)), auth.AcceptsToken(auth.AnyToken))
-		if a.TokenType != auth.APIKey || a.OrgID != org || a.UserID != "" || a.Subject != org {
+		if a.TokenType != auth.APIKey || a.OrgID != o.ID || a.UserID != "" || a.Subject != o.ID {
 			t.Errorf("got type %q orgId %q userId %q subject %q, want api_key with the organization only", a.TokenType, a.OrgID, a.UserID, a.Subject)
 		}
-		if a.Has(auth.HasParams{Role: "admin"}) {
-			t.Error("Has: got true for an organization key, want false")
+		want := map[string]any{
+			"tokenType": "api_key", "isAuthenticated": true, "id": key.ID, "name": "CI", "subject": o.ID,
+			"userId": nil, "orgId": o.ID, "scopes": []any{"items:read"}, "claims": map[string]any{"env": "ci"},
+		}
+		if got := decodeObject(t, a); !reflect.DeepEqual(got, want) {
+			t.Errorf("JSON: got %v, want %v", got, want)
+		}
+		if a.Has(auth.HasParams{Role: "admin"}) || a.OrgRole != "" || a.SessionID != "" {
+			t.Errorf("got Has(admin) %v, orgRole %q, sessionId %q; want false and none: a key has no role", a.Has(auth.HasParams{Role: "admin"}), a.OrgRole, a.SessionID)
+		}
+		// An organization's key goes with it.
+		if _, err := s.client.Organizations.DeleteOrganization(ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		if a, _ := s.getAuth(t, newReq("/", bearer(key.Secret)), auth.AcceptsToken(auth.AnyToken)); a.IsAuthenticated {
+			t.Error("key of a deleted organization: got authenticated, want not")
 		}
 	})
 
@@ -569,6 +586,7 @@ func TestAPIKeysClient(t *testing.T) {
 		{"long name", auth.CreateAPIKeyParams{Name: strings.Repeat("n", 101), Subject: sess.userID}, 422, "form_param_format_invalid"},
 		{"bad subject", auth.CreateAPIKeyParams{Name: "x", Subject: "mch_1"}, 422, "form_param_format_invalid"},
 		{"unknown user", auth.CreateAPIKeyParams{Name: "x", Subject: "user_missing"}, 404, "resource_not_found"},
+		{"unknown organization", auth.CreateAPIKeyParams{Name: "x", Subject: "org_missing"}, 404, "resource_not_found"},
 		{"bad created_by", auth.CreateAPIKeyParams{Name: "x", Subject: sess.userID, CreatedBy: "org_1"}, 422, "form_param_format_invalid"},
 		{"scope with a space", auth.CreateAPIKeyParams{Name: "x", Subject: sess.userID, Scopes: []string{"a b"}}, 422, "form_param_format_invalid"},
 		{"claims a string", auth.CreateAPIKeyParams{Name: "x", Subject: sess.userID, Claims: json.RawMessage(`"x"`)}, 422, "form_param_format_invalid"},

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
@@ -38,13 +39,18 @@ const (
 	maxMachineScopes = 150
 	maxAPIKeyScopes  = 50
 	maxClaimsBytes   = 4096
+	// MaxLiveAPIKeys bounds the live API keys of one user (checked by the
+	// profile page) or organization (checked by the store, see
+	// [APIKeysAPI.CreateForOrganization]), so a script cannot fill the
+	// database through a form.
+	MaxLiveAPIKeys = 50
 )
 
-func (c *Client) addMachineAPIs(st store.Store) {
+func (c *Client) addMachineAPIs(st store.Store, orgs *identity.Orgs) {
 	c.machineTokens = machineTokens{store: st}
 	c.Machines = &MachinesAPI{store: st}
 	c.M2MTokens = &M2MTokensAPI{store: st, tokens: c.machineTokens}
-	c.APIKeys = &APIKeysAPI{store: st, tokens: c.machineTokens}
+	c.APIKeys = &APIKeysAPI{store: st, tokens: c.machineTokens, orgs: orgs}
 }
 
 // MachinesAPI is the Machines group of the backend client.
@@ -354,10 +360,14 @@ func (m *M2MTokensAPI) Revoke(ctx context.Context, p RevokeM2MTokenParams) (*M2M
 	return resource.NewM2MToken(t, store.Now()), nil
 }
 
-// APIKeysAPI is the API keys group of the backend client.
+// APIKeysAPI is the API keys group of the backend client. Its plain
+// methods act for the instance; the ...ForOrganization ones act for a
+// signed-in organization admin, checked by the store at the moment of the
+// write.
 type APIKeysAPI struct {
 	store  store.Store
 	tokens machineTokens
+	orgs   *identity.Orgs
 }
 
 // CreateAPIKeyParams create an API key.
@@ -380,51 +390,95 @@ type CreateAPIKeyParams struct {
 }
 
 // Create creates an API key. The answer carries the secret in Secret; it
-// is shown this once (the store keeps only its hash).
+// is shown this once (the store keeps only its hash). A subject that does
+// not exist is a 404.
 func (a *APIKeysAPI) Create(ctx context.Context, p CreateAPIKeyParams) (*APIKeyObject, error) {
-	name, err := checkLabel("name", p.Name, 100, true)
+	t, secret, err := newAPIKey(p)
 	if err != nil {
 		return nil, err
+	}
+	if err := a.store.InsertMachineToken(ctx, t); err != nil {
+		what := "user"
+		if strings.HasPrefix(t.Subject, "org_") {
+			what = "organization"
+		}
+		return nil, tokenStoreError("create API key", what, err)
+	}
+	return withSecret(&t, secret), nil
+}
+
+// CreateForOrganization creates an API key of the organization p.Subject
+// for c, a signed-in user (from identity.Service.SessionCaller): the store
+// checks, inside the write, that c is still a member whose role grants
+// roles.APIKeysManage (the admin permission) and that the organization
+// has fewer than MaxLiveAPIKeys live keys. An impersonation session is
+// refused. CreatedBy is c's user. Refusals carry identity's codes: 404
+// resource_not_found (not a member, or no such organization), 403
+// not_allowed_access, impersonation_not_allowed, 409
+// api_key_quota_exceeded.
+func (a *APIKeysAPI) CreateForOrganization(ctx context.Context, c identity.Caller, p CreateAPIKeyParams) (*APIKeyObject, error) {
+	if !validID("org_", p.Subject) {
+		return nil, paramInvalid("subject", "subject must be an organization id")
+	}
+	if c.UserID() != "" {
+		p.CreatedBy = c.UserID()
+	}
+	t, secret, err := newAPIKey(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.orgs.AddAPIKey(ctx, c, t, MaxLiveAPIKeys); err != nil {
+		return nil, fromIdentity("create API key", err)
+	}
+	return withSecret(&t, secret), nil
+}
+
+// newAPIKey checks p and returns the key to store and its secret.
+func newAPIKey(p CreateAPIKeyParams) (store.MachineToken, string, error) {
+	name, err := checkLabel("name", p.Name, 100, true)
+	if err != nil {
+		return store.MachineToken{}, "", err
 	}
 	desc, err := checkLabel("description", p.Description, 255, false)
 	if err != nil {
-		return nil, err
+		return store.MachineToken{}, "", err
 	}
 	if !validID("user_", p.Subject) && !validID("org_", p.Subject) {
-		return nil, paramInvalid("subject", "subject must be a user or organization id")
+		return store.MachineToken{}, "", paramInvalid("subject", "subject must be a user or organization id")
 	}
 	if p.CreatedBy != "" && !validID("user_", p.CreatedBy) {
-		return nil, paramInvalid("created_by", "created_by must be a user id")
+		return store.MachineToken{}, "", paramInvalid("created_by", "created_by must be a user id")
 	}
 	scopes, err := checkScopes(p.Scopes)
 	if err != nil {
-		return nil, err
+		return store.MachineToken{}, "", err
 	}
 	claims, err := checkClaims(p.Claims)
 	if err != nil {
-		return nil, err
+		return store.MachineToken{}, "", err
 	}
 	now := store.Now()
 	var expiration int64
 	if p.SecondsUntilExpiration != nil {
 		secs := *p.SecondsUntilExpiration
 		if secs < 1 || secs > MaxTokenLifetime {
-			return nil, paramInvalid("seconds_until_expiration", fmt.Sprintf("seconds_until_expiration must be 1 to %d", MaxTokenLifetime))
+			return store.MachineToken{}, "", paramInvalid("seconds_until_expiration", fmt.Sprintf("seconds_until_expiration must be 1 to %d", MaxTokenLifetime))
 		}
 		expiration = now + secs*1000
 	}
 	secret := newSecret(apiKeyPrefix)
-	t := store.MachineToken{
+	return store.MachineToken{
 		ID: newTokenID(apiKeyPrefix), Type: store.TokenTypeAPIKey, SecretHash: hashSecret(secret),
 		Subject: p.Subject, Name: name, Description: desc, Claims: claims, Scopes: scopes,
 		CreatedBy: p.CreatedBy, Expiration: expiration, CreatedAt: now, UpdatedAt: now,
-	}
-	if err := a.store.InsertMachineToken(ctx, t); err != nil {
-		return nil, tokenStoreError("create API key", "user", err)
-	}
-	out := resource.NewAPIKey(&t, now)
+	}, secret, nil
+}
+
+// withSecret is the resource of a key just stored, with its secret.
+func withSecret(t *store.MachineToken, secret string) *APIKeyObject {
+	out := resource.NewAPIKey(t, t.CreatedAt)
 	out.Secret = secret
-	return out, nil
+	return out
 }
 
 // Get returns the API key with id, without its secret.
@@ -459,6 +513,23 @@ func (a *APIKeysAPI) List(ctx context.Context, p APIKeyListParams) (*APIKeyList,
 	if !validID("user_", p.Subject) && !validID("org_", p.Subject) {
 		return nil, paramInvalid("subject", "subject must be a user or organization id")
 	}
+	return a.list(ctx, p)
+}
+
+// ListForOrganization returns the API keys of the organization p.Subject
+// for c, who must be a member whose role grants roles.APIKeysManage (read
+// from the store now, not from a token), as List does.
+func (a *APIKeysAPI) ListForOrganization(ctx context.Context, c identity.Caller, p APIKeyListParams) (*APIKeyList, error) {
+	if !validID("org_", p.Subject) {
+		return nil, paramInvalid("subject", "subject must be an organization id")
+	}
+	if err := a.orgs.CheckAPIKeyAccess(ctx, c, p.Subject); err != nil {
+		return nil, fromIdentity("list API keys", err)
+	}
+	return a.list(ctx, p)
+}
+
+func (a *APIKeysAPI) list(ctx context.Context, p APIKeyListParams) (*APIKeyList, error) {
 	list, total, err := a.tokens.list(ctx, store.MachineTokenFilter{Type: store.TokenTypeAPIKey, Subject: p.Subject,
 		IncludeRevoked: p.IncludeInvalid, IncludeExpired: p.IncludeInvalid, Limit: p.Limit, Offset: p.Offset})
 	if err != nil {
@@ -486,6 +557,24 @@ func (a *APIKeysAPI) Revoke(ctx context.Context, p RevokeAPIKeyParams) (*APIKeyO
 	return resource.NewAPIKey(t, store.Now()), nil
 }
 
+// RevokeForOrganization revokes the API key p.ID of the organization
+// p.Subject (required) for c, checked as CreateForOrganization is: a key
+// of another organization or of a user is a 404 through this one.
+func (a *APIKeysAPI) RevokeForOrganization(ctx context.Context, c identity.Caller, p RevokeAPIKeyParams) (*APIKeyObject, error) {
+	if !validID("org_", p.Subject) {
+		return nil, paramInvalid("subject", "subject must be an organization id")
+	}
+	reason, err := checkRevocation(APIKey, p.ID, p.RevocationReason)
+	if err != nil {
+		return nil, err
+	}
+	t, err := a.orgs.RevokeAPIKey(ctx, c, p.Subject, p.ID, reason)
+	if err != nil {
+		return nil, fromIdentity("revoke API key", err)
+	}
+	return resource.NewAPIKey(t, store.Now()), nil
+}
+
 // Verify returns the live API key with the secret, and records its use.
 // An unknown, malformed, revoked or expired key, or the key of a banned
 // user, is a 404.
@@ -504,10 +593,7 @@ func (m machineTokens) verify(ctx context.Context, typ TokenType, secret string)
 		return nil, fmt.Errorf("auth: verify %s: %w", typ, err)
 	}
 	if t == nil {
-		what := "API key"
-		if typ == M2MToken {
-			what = "M2M token"
-		}
+		what := tokenWhat(typ)
 		msg := what + " not found"
 		if reason == reasonMachineExpired {
 			msg = what + " has expired"
@@ -531,23 +617,37 @@ func (m machineTokens) list(ctx context.Context, f store.MachineTokenFilter) ([]
 }
 
 func (m machineTokens) revoke(ctx context.Context, typ TokenType, id, subject, reason string) (*store.MachineToken, error) {
-	what := "API key"
-	prefix := apiKeyPrefix
-	if typ == M2MToken {
-		what, prefix = "M2M token", m2mTokenPrefix
-	}
-	if !isTokenID(prefix, id) {
-		return nil, notFound(what)
-	}
-	reason, err := checkLabel("revocation_reason", reason, 255, false)
+	reason, err := checkRevocation(typ, id, reason)
 	if err != nil {
 		return nil, err
 	}
+	what := tokenWhat(typ)
 	t, err := m.store.RevokeMachineToken(ctx, string(typ), id, subject, reason)
 	if err != nil {
 		return nil, tokenStoreError("revoke "+what, what, err)
 	}
 	return t, nil
+}
+
+// checkRevocation checks the id of a token of type typ to revoke (a
+// malformed one is not found) and returns the trimmed reason.
+func checkRevocation(typ TokenType, id, reason string) (string, error) {
+	prefix := apiKeyPrefix
+	if typ == M2MToken {
+		prefix = m2mTokenPrefix
+	}
+	if !isTokenID(prefix, id) {
+		return "", notFound(tokenWhat(typ))
+	}
+	return checkLabel("revocation_reason", reason, 255, false)
+}
+
+// tokenWhat names a machine token type in messages.
+func tokenWhat(typ TokenType) string {
+	if typ == M2MToken {
+		return "M2M token"
+	}
+	return "API key"
 }
 
 // toResources converts stored tokens with conv, all at one "now".

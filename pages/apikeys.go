@@ -10,9 +10,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
-// APIKeysView is the view model of the API keys card on the profile page.
+// APIKeysView is the view model of an API keys card: the user's on the
+// profile page, or the active organization's on /org.
 type APIKeysView struct {
-	// Keys are the user's live keys, without their secrets.
+	// Action is where the card's forms post: the create form to Action,
+	// a revocation to Action/{id}/revoke.
+	Action string
+	// OrganizationID is set on an organization's card; its forms send it.
+	OrganizationID string
+	// Keys are the live keys, without their secrets.
 	Keys []*auth.APIKeyObject
 	// Created is the key a form just created, with its secret, which is
 	// shown this once.
@@ -23,11 +29,16 @@ type APIKeysView struct {
 	Disabled string
 }
 
-// maxAPIKeysPerUser bounds the live keys of one user, so a script cannot
-// fill the database through the form.
-const maxAPIKeysPerUser = 50
+// Where the API key forms post.
+const (
+	profileKeysPath = "/profile/api-keys"
+	orgKeysPath     = "/org/api-keys"
+)
 
-const errActorAPIKeys = "API keys are managed by the user themself; an impersonation session cannot create or revoke them."
+const (
+	errActorAPIKeys    = "API keys are managed by the user themself; an impersonation session cannot create or revoke them."
+	errActorOrgAPIKeys = "An organization's API keys are managed by its admins themselves; an impersonation session cannot create or revoke them."
+)
 
 // apiKeyLifetimes are the choices of the form's expiration field, in days
 // (0: never).
@@ -104,35 +115,60 @@ func (f *APIKeyForms) create(r *http.Request, a *auth.Auth, form map[string]stri
 	refuse := func(msg string) (APIKeysView, int, error) {
 		return APIKeysView{Error: msg, FormName: form["name"]}, http.StatusUnprocessableEntity, nil
 	}
-	days, ok := apiKeyLifetimes[form["expires_in"]]
-	if !ok {
-		return refuse("Choose an expiration from the list.")
+	p, msg := apiKeyParams(form, a.UserID)
+	if msg != "" {
+		return refuse(msg)
 	}
+	p.CreatedBy = a.UserID
 	ctx := r.Context()
 	keys := auth.ClerkClient(ctx).APIKeys
 	live, err := keys.List(ctx, auth.APIKeyListParams{Subject: a.UserID, Limit: 1})
 	if err != nil {
 		return APIKeysView{}, 0, err
 	}
-	if live.TotalCount >= maxAPIKeysPerUser {
+	if live.TotalCount >= auth.MaxLiveAPIKeys {
 		return refuse("You have " + strconv.Itoa(live.TotalCount) + " API keys. Revoke one before creating another.")
 	}
-	p := auth.CreateAPIKeyParams{Name: form["name"], Subject: a.UserID, CreatedBy: a.UserID}
-	if days > 0 {
-		secs := days * 24 * 3600
-		p.SecondsUntilExpiration = &secs
-	}
 	key, err := keys.Create(ctx, p)
+	if msg := apiKeyFormMessage(err); msg != "" {
+		return refuse(msg)
+	}
 	if e, ok := errors.AsType[*auth.APIError](err); ok && e.Status < 500 && len(e.Errors) > 0 {
-		if e.Code() == "form_param_missing" {
-			return refuse("Enter a name for the key.")
-		}
-		return refuse("The name must be at most 100 characters, without control characters.")
+		// The account went away since the page loaded it.
+		return APIKeysView{Error: e.Errors[0].Message}, e.Status, nil
 	}
 	if err != nil {
 		return APIKeysView{}, 0, err
 	}
 	return APIKeysView{Created: key}, http.StatusOK, nil
+}
+
+// apiKeyParams reads a create form (name, expires_in) into the params of
+// a key of subject, or returns the message refusing the form.
+func apiKeyParams(form map[string]string, subject string) (auth.CreateAPIKeyParams, string) {
+	days, ok := apiKeyLifetimes[form["expires_in"]]
+	if !ok {
+		return auth.CreateAPIKeyParams{}, "Choose an expiration from the list."
+	}
+	p := auth.CreateAPIKeyParams{Name: form["name"], Subject: subject}
+	if days > 0 {
+		secs := days * 24 * 3600
+		p.SecondsUntilExpiration = &secs
+	}
+	return p, ""
+}
+
+// apiKeyFormMessage returns what to tell the person whose create form the
+// backend client refused for its name, or "" for any other outcome.
+func apiKeyFormMessage(err error) string {
+	e, ok := errors.AsType[*auth.APIError](err)
+	if !ok || len(e.Errors) == 0 || e.Errors[0].Meta["param_name"] != "name" {
+		return ""
+	}
+	if e.Code() == "form_param_missing" {
+		return "Enter a name for the key."
+	}
+	return "The name must be at most 100 characters, without control characters."
 }
 
 // Revoke serves POST /profile/api-keys/{id}/revoke: the key stops working

@@ -44,6 +44,7 @@ var notices = map[string]string{
 	"member-removed": "Member removed.",
 	"left":           "You left the organization.",
 	"deleted":        "Organization deleted.",
+	"key-revoked":    "API key revoked. It stops working from the next request.",
 }
 
 // OrgMember is one row of the members table.
@@ -72,10 +73,12 @@ type OrgManageProps struct {
 	Roles       []roles.Role
 	DefaultRole string // preselected for invitations
 	// Can* gate what the page offers; the store decides what is allowed.
-	CanReadMembers, CanManageMembers, CanManageProfile, CanDelete bool
-	Notice, Error                                                 string
+	CanReadMembers, CanManageMembers, CanManageProfile, CanDelete, CanManageAPIKeys bool
+	Notice, Error                                                                   string
 	// Form keeps what was typed into a form that failed.
 	InviteEmail string
+	// APIKeys is the organization's API keys card (with CanManageAPIKeys).
+	APIKeys APIKeysView
 }
 
 // Manage serves GET /org.
@@ -161,6 +164,7 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 		props.CanManageMembers = a.Has(auth.HasParams{Permission: roles.MembershipsManage})
 		props.CanManageProfile = a.Has(auth.HasParams{Permission: roles.ProfileManage})
 		props.CanDelete = a.Has(auth.HasParams{Permission: roles.ProfileDelete})
+		props.CanManageAPIKeys = a.Has(auth.HasParams{Permission: roles.APIKeysManage})
 		if props.CanReadMembers {
 			members, _, err := p.orgs.Members(ctx, caller, props.Org.ID, identity.ListInput{Limit: 500})
 			if err != nil && !isCode(err, identity.CodeNotAllowed) && !isCode(err, identity.CodeNotFound) {
@@ -185,6 +189,12 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 					ID: inv.ID, Email: inv.Email, RoleName: p.orgs.Roles().Name(inv.Role), Status: inv.Status, ExpiresAt: inv.ExpiresAt,
 				})
 			}
+		}
+	}
+	if props.CanManageAPIKeys {
+		if err := p.loadAPIKeys(r, a, caller, &props); err != nil {
+			p.site.serverError(w, r, "organization", err)
+			return
 		}
 	}
 	state, err := auth.BuildClerkProps(r, auth.InitState{Organization: orgResource})
@@ -222,16 +232,7 @@ func isCode(err error, code string) bool {
 // falls back to the personal account with a new token at once.
 func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Context, c identity.Caller, form map[string]string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
-		if err != nil {
-			formError(p.site, w, r, err)
-			return
-		}
-		a := p.signedIn(w, r, false)
-		if a == nil {
-			return
-		}
-		caller, ok := p.caller(w, r, a)
+		form, a, caller, ok := p.write(w, r, false)
 		if !ok {
 			return
 		}
@@ -245,6 +246,24 @@ func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Con
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, "/org?notice="+notice, http.StatusSeeOther)
 	})
+}
+
+// write starts a form that changes something: it reads the form, checks
+// the request is signed in (allowPending: a pending session may do it) and
+// re-reads the session as the caller. It answers the request itself and
+// returns false otherwise.
+func (p *OrgPages) write(w http.ResponseWriter, r *http.Request, allowPending bool) (map[string]string, *auth.Auth, identity.Caller, bool) {
+	form, err := identity.ReadForm(w, r)
+	if err != nil {
+		formError(p.site, w, r, err)
+		return nil, nil, identity.Caller{}, false
+	}
+	a := p.signedIn(w, r, allowPending)
+	if a == nil {
+		return nil, nil, identity.Caller{}, false
+	}
+	caller, ok := p.caller(w, r, a)
+	return form, a, caller, ok
 }
 
 // caller re-reads the session from the store, as every sensitive write
@@ -264,15 +283,20 @@ func (p *OrgPages) caller(w http.ResponseWriter, r *http.Request, a *auth.Auth) 
 	return c, true
 }
 
-// actionError renders /org again with a refused action's message.
+// actionError renders /org again with a refused action's message: an
+// identity error, or a refusal (4xx) of the backend client.
 func (p *OrgPages) actionError(w http.ResponseWriter, r *http.Request, err error, props OrgManageProps) {
-	e, ok := identity.AsError(err)
-	if !ok {
-		p.site.serverError(w, r, "organization", err)
+	if e, ok := identity.AsError(err); ok {
+		props.Error = e.Message
+		p.renderManage(w, r, e.Status, props)
 		return
 	}
-	props.Error = e.Message
-	p.renderManage(w, r, e.Status, props)
+	if e, ok := errors.AsType[*auth.APIError](err); ok && e.Status < 500 && len(e.Errors) > 0 {
+		props.Error = e.Errors[0].Message
+		p.renderManage(w, r, e.Status, props)
+		return
+	}
+	p.site.serverError(w, r, "organization", err)
 }
 
 // UpdateSettings serves POST /org/settings (name, slug).
@@ -362,16 +386,7 @@ func (p *OrgPages) NewPage() http.Handler {
 // new session token at once.
 func (p *OrgPages) Create() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
-		if err != nil {
-			formError(p.site, w, r, err)
-			return
-		}
-		a := p.signedIn(w, r, true)
-		if a == nil {
-			return
-		}
-		caller, ok := p.caller(w, r, a)
+		form, a, caller, ok := p.write(w, r, true)
 		if !ok {
 			return
 		}

@@ -50,6 +50,7 @@ func profilePage(site *Site, keys func(*http.Request) (APIKeysView, int, error))
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
+		view.Action = profileKeysPath
 		if view.Keys, err = listAPIKeys(r, a); err != nil {
 			return Result[ProfileProps]{}, err
 		}

@@ -56,6 +56,9 @@ const DefaultInvitationTTL = 30 * 24 * time.Hour
 type Caller struct {
 	userID   string
 	instance bool
+	// impersonated marks a caller from an impersonation session, which
+	// may not manage API keys.
+	impersonated bool
 }
 
 // AsUser is the signed-in user userID.
@@ -65,7 +68,8 @@ func AsUser(userID string) Caller { return Caller{userID: userID} }
 // the session is re-read from the store, as every sensitive write needs,
 // and must still be live (not ended, revoked or expired, its user not
 // banned), else ErrSignedOut. Pages call it with auth.Auth's SessionID
-// before an organization change.
+// before an organization change. The caller of an impersonation session
+// remembers it (see [Caller.Impersonated]).
 func (s *Service) SessionCaller(ctx context.Context, sid string) (Caller, error) {
 	if sid == "" {
 		return Caller{}, ErrSignedOut
@@ -74,7 +78,9 @@ func (s *Service) SessionCaller(ctx context.Context, sid string) (Caller, error)
 	if err != nil {
 		return Caller{}, err
 	}
-	return AsUser(sess.UserID), nil
+	c := AsUser(sess.UserID)
+	c.impersonated = len(sess.Actor) > 0
+	return c, nil
 }
 
 // AsInstance is the instance itself.
@@ -82,6 +88,10 @@ func AsInstance() Caller { return Caller{instance: true} }
 
 // UserID returns the user of a user caller, or "".
 func (c Caller) UserID() string { return c.userID }
+
+// Impersonated reports whether the caller comes from an impersonation
+// (actor) session, as read from the store by [Service.SessionCaller].
+func (c Caller) Impersonated() bool { return c.impersonated }
 
 // InvitationMessage is what an invitation mail says.
 type InvitationMessage struct {

@@ -7,7 +7,7 @@
 // Role keys have the form org:<name>; permission keys org:<feature>:<action>.
 // System permissions (org:sys_*) guard Gatehouse's own organization
 // screens: the profile (rename, delete) and the memberships (read,
-// manage, which also covers invitations).
+// manage, which also covers invitations and the organization's API keys).
 package roles
 
 import (
@@ -29,6 +29,11 @@ const (
 	ProfileDelete     = "org:sys_profile:delete"
 	MembershipsRead   = "org:sys_memberships:read"
 	MembershipsManage = "org:sys_memberships:manage"
+	// APIKeysManage gates an organization's API keys: listing, creating
+	// and revoking them. It is the admin permission itself, not a
+	// permission of its own: a key acts as the whole organization, so only
+	// those who may already change every membership may mint one.
+	APIKeysManage = MembershipsManage
 )
 
 // Role is an organization role and the permissions it grants.

@@ -110,22 +110,31 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
+	p, err := db.migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// migrations returns the goose provider of the dialect's migrations.
+func (db *DB) migrations() (*goose.Provider, error) {
 	sub := "migrations/sqlite"
 	if db.dialect == goose.DialectPostgres {
 		sub = "migrations/postgres"
 	}
 	dir, err := fs.Sub(migrations, sub)
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
 	p, err := goose.NewProvider(db.dialect, db.write, dir)
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	return nil
+	return p, nil
 }
 
 // Close closes the pools.

@@ -158,7 +158,8 @@ func TestMachineTokens(t *testing.T) {
 			if err != nil || got.Claims != nil || got.Scopes == nil || len(got.Scopes) != 0 || got.CreatedBy != u.ID {
 				t.Errorf("API key without claims or scopes: got %+v, %v; want nil claims, empty scopes, created_by %s", got, err, u.ID)
 			}
-			orgKey := newToken(t, db, store.TokenTypeAPIKey, "org_"+randid.Base62(22), nil)
+			org := newOrg(t, db, "Keys Inc", "keys-inc", u.ID)
+			orgKey := newToken(t, db, store.TokenTypeAPIKey, org.ID, nil)
 			if _, err := db.GetMachineTokenBySecretHash(ctx, store.TokenTypeAPIKey, orgKey.SecretHash); err != nil {
 				t.Errorf("organization key: got %v, want found", err)
 			}
@@ -166,7 +167,12 @@ func TestMachineTokens(t *testing.T) {
 				name    string
 				typ     string
 				subject string
-			}{{"unknown user", store.TokenTypeAPIKey, "user_missing"}, {"unknown machine", store.TokenTypeM2M, "mch_missing"}} {
+			}{
+				{"unknown user", store.TokenTypeAPIKey, "user_missing"},
+				{"unknown organization", store.TokenTypeAPIKey, "org_" + randid.Base62(22)},
+				{"unknown kind of subject", store.TokenTypeAPIKey, "mch_missing"},
+				{"unknown machine", store.TokenTypeM2M, "mch_missing"},
+			} {
 				err := db.InsertMachineToken(ctx, store.MachineToken{ID: randid.New("tok"), Type: tc.typ,
 					SecretHash: []byte(tc.name), Subject: tc.subject, CreatedAt: store.Now()})
 				if !errors.Is(err, store.ErrNotFound) {

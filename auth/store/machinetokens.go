@@ -54,9 +54,21 @@ type MachineTokenFilter struct {
 
 // MachineTokenStore keeps M2M tokens and API keys.
 type MachineTokenStore interface {
-	// InsertMachineToken stores t; ErrNotFound when its machine or user
-	// does not exist.
+	// InsertMachineToken stores t; ErrNotFound when its machine, user or
+	// organization does not exist.
 	InsertMachineToken(ctx context.Context, t MachineToken) error
+	// InsertOrganizationAPIKey stores t, an API key of the organization
+	// t.Subject, authorised by g inside the write's transaction (see
+	// [Guard]). With maxLive > 0 it refuses the key with ErrKeyLimit when
+	// the organization already has maxLive live keys (neither revoked nor
+	// expired at t.CreatedAt). ErrNotFound when the organization does not
+	// exist.
+	InsertOrganizationAPIKey(ctx context.Context, t MachineToken, maxLive int, g Guard) error
+	// RevokeOrganizationAPIKey revokes the API key id of organization
+	// orgID, authorised by g inside the write's transaction; a key of
+	// another subject is ErrNotFound. A key already revoked is returned
+	// unchanged.
+	RevokeOrganizationAPIKey(ctx context.Context, orgID, id, reason string, g Guard) (*MachineToken, error)
 	// GetMachineTokenBySecretHash returns the token of type typ whose
 	// secret hashes to hash, revoked or expired ones included (the caller
 	// judges them), or ErrNotFound. An API key of a banned user is not
@@ -99,39 +111,74 @@ func scanMachineToken(row rowScanner) (*MachineToken, error) {
 	return &t, nil
 }
 
+// ErrKeyLimit means the organization has as many live API keys as it may.
+var ErrKeyLimit = errors.New("store: the organization has reached its API key limit")
+
 // InsertMachineToken stores t.
 func (db *DB) InsertMachineToken(ctx context.Context, t MachineToken) error {
+	return db.tx(ctx, func(tx *sql.Tx) error { return insertMachineToken(ctx, tx, t) })
+}
+
+// InsertOrganizationAPIKey stores an organization's API key, authorised by
+// g. The organization row is locked first (orgTx), so concurrent creations
+// for one organization count one after another and never exceed maxLive.
+func (db *DB) InsertOrganizationAPIKey(ctx context.Context, t MachineToken, maxLive int, g Guard) error {
+	if t.Type != TokenTypeAPIKey || !IsOrganizationID(t.Subject) {
+		return fmt.Errorf("store: %s for %q is no organization API key", t.Type, t.Subject)
+	}
+	return db.orgTx(ctx, t.Subject, g, func(tx *sql.Tx) error {
+		if maxLive > 0 {
+			var live int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM machine_tokens
+				WHERE token_type = $1 AND subject = $2 AND revoked = 0 AND (expiration = 0 OR expiration > $3)`,
+				TokenTypeAPIKey, t.Subject, t.CreatedAt).Scan(&live); err != nil {
+				return fmt.Errorf("store: count API keys: %w", err)
+			}
+			if live >= maxLive {
+				return fmt.Errorf("store: %d live keys of %q: %w", live, t.Subject, ErrKeyLimit)
+			}
+		}
+		return insertMachineToken(ctx, tx, t)
+	})
+}
+
+// insertMachineToken inserts t inside tx. The subject is repeated in the
+// column of its kind (machine_id, user_id or org_id), whose foreign key
+// refuses an unknown subject and deletes the token with it.
+func insertMachineToken(ctx context.Context, tx *sql.Tx, t MachineToken) error {
 	scopes, err := json.Marshal(orEmpty(t.Scopes))
 	if err != nil {
 		return fmt.Errorf("store: encode scopes: %w", err)
 	}
-	var machineID, userID sql.NullString
+	var machineID, userID, orgID sql.NullString
 	switch {
 	case t.Type == TokenTypeM2M:
 		machineID = nullString(t.Subject)
 	case strings.HasPrefix(t.Subject, "user_"):
 		userID = nullString(t.Subject)
+	case IsOrganizationID(t.Subject):
+		orgID = nullString(t.Subject)
+	default:
+		return fmt.Errorf("store: subject %q of a new token: %w", t.Subject, ErrNotFound)
 	}
 	var claims sql.NullString
 	if t.Claims != nil {
 		claims = sql.NullString{String: string(t.Claims), Valid: true}
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO machine_tokens (id, token_type, secret_hash, subject, machine_id, user_id,
-			name, description, claims, scopes, created_by, expiration, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
-			t.ID, t.Type, t.SecretHash, t.Subject, machineID, userID, t.Name, t.Description, claims, string(scopes),
-			nullString(t.CreatedBy), t.Expiration, t.CreatedAt)
-		switch {
-		case isForeignKeyViolation(err):
-			return fmt.Errorf("store: subject %q of a new token: %w", t.Subject, ErrNotFound)
-		case isUniqueViolation(err):
-			return fmt.Errorf("store: token %q: %w", t.ID, ErrConflict)
-		case err != nil:
-			return fmt.Errorf("store: insert machine token: %w", err)
-		}
-		return nil
-	})
+	_, err = tx.ExecContext(ctx, `INSERT INTO machine_tokens (id, token_type, secret_hash, subject, machine_id, user_id, org_id,
+		name, description, claims, scopes, created_by, expiration, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+		t.ID, t.Type, t.SecretHash, t.Subject, machineID, userID, orgID, t.Name, t.Description, claims, string(scopes),
+		nullString(t.CreatedBy), t.Expiration, t.CreatedAt)
+	switch {
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("store: subject %q of a new token: %w", t.Subject, ErrNotFound)
+	case isUniqueViolation(err):
+		return fmt.Errorf("store: token %q: %w", t.ID, ErrConflict)
+	case err != nil:
+		return fmt.Errorf("store: insert machine token: %w", err)
+	}
+	return nil
 }
 
 func orEmpty(s []string) []string {
@@ -211,28 +258,51 @@ func (db *DB) RevokeMachineToken(ctx context.Context, typ, id, subject, reason s
 	var t *MachineToken
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		t, err = scanMachineToken(tx.QueryRowContext(ctx, `SELECT `+machineTokenColumns+`
-			FROM machine_tokens t WHERE t.id = $1 AND t.token_type = $2`+db.forUpdate, id, typ))
-		if err := notFoundOr("revoke machine token", err); err != nil {
-			return err
-		}
-		if subject != "" && t.Subject != subject {
-			return fmt.Errorf("store: token %q of another subject: %w", id, ErrNotFound)
-		}
-		if t.Revoked {
-			return nil
-		}
-		now := Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE machine_tokens SET revoked = 1, revocation_reason = $1, updated_at = $2
-			WHERE id = $3`, nullString(reason), now, id); err != nil {
-			return fmt.Errorf("store: revoke machine token: %w", err)
-		}
-		t.Revoked, t.RevocationReason, t.UpdatedAt = true, reason, now
-		return nil
+		t, err = db.revokeMachineToken(ctx, tx, typ, id, subject, reason)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	return t, nil
+}
+
+// RevokeOrganizationAPIKey revokes an organization's API key, authorised
+// by g.
+func (db *DB) RevokeOrganizationAPIKey(ctx context.Context, orgID, id, reason string, g Guard) (*MachineToken, error) {
+	if !IsOrganizationID(orgID) {
+		return nil, fmt.Errorf("store: organization %q: %w", orgID, ErrNotFound)
+	}
+	var t *MachineToken
+	err := db.orgTx(ctx, orgID, g, func(tx *sql.Tx) error {
+		var err error
+		t, err = db.revokeMachineToken(ctx, tx, TokenTypeAPIKey, id, orgID, reason)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (db *DB) revokeMachineToken(ctx context.Context, tx *sql.Tx, typ, id, subject, reason string) (*MachineToken, error) {
+	t, err := scanMachineToken(tx.QueryRowContext(ctx, `SELECT `+machineTokenColumns+`
+		FROM machine_tokens t WHERE t.id = $1 AND t.token_type = $2`+db.forUpdate, id, typ))
+	if err := notFoundOr("revoke machine token", err); err != nil {
+		return nil, err
+	}
+	if subject != "" && t.Subject != subject {
+		return nil, fmt.Errorf("store: token %q of another subject: %w", id, ErrNotFound)
+	}
+	if t.Revoked {
+		return t, nil
+	}
+	now := Now()
+	if _, err := tx.ExecContext(ctx, `UPDATE machine_tokens SET revoked = 1, revocation_reason = $1, updated_at = $2
+		WHERE id = $3`, nullString(reason), now, id); err != nil {
+		return nil, fmt.Errorf("store: revoke machine token: %w", err)
+	}
+	t.Revoked, t.RevocationReason, t.UpdatedAt = true, reason, now
 	return t, nil
 }
 

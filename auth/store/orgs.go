@@ -325,8 +325,9 @@ func (db *DB) MergeOrganizationMetadata(ctx context.Context, id string, p Metada
 }
 
 // DeleteOrganization deletes an organization, authorised by g. Its
-// memberships and invitations go with it, and sessions that had it active
-// fall back to the personal account.
+// memberships, invitations and API keys go with it (foreign keys with ON
+// DELETE CASCADE), and sessions that had it active fall back to the
+// personal account.
 func (db *DB) DeleteOrganization(ctx context.Context, id string, g Guard) error {
 	return db.orgTx(ctx, id, g, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM organizations WHERE id = $1`, id); err != nil {
