@@ -82,18 +82,24 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	minGrace := rotationGrace(cfg.SessionTokenTTL)
-	if *grace == 0 {
-		*grace = minGrace
-	}
-	if *grace < minGrace {
-		return fmt.Errorf("keys rotate: --grace must be at least %s, or tokens of the previous key would be refused before they expire", minGrace)
-	}
 	st, kr, err := openKeys(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// Template tokens signed by the instance key may live longer than
+	// session tokens; the previous key stays published until they expire.
+	longest, err := longestTemplateLifetime(ctx, st)
+	if err != nil {
+		return err
+	}
+	minGrace := max(rotationGrace(cfg.SessionTokenTTL), longest+token.Skew+keyReloadInterval(cfg.SessionTokenTTL))
+	if *grace == 0 {
+		*grace = minGrace
+	}
+	if *grace < minGrace {
+		return fmt.Errorf("keys rotate: --grace must be at least %s, or tokens of the previous key (session tokens and instance-key JWT templates) would be refused before they expire", minGrace)
+	}
 	prev := kr.Active().KID
 	k, err := kr.Rotate(ctx, *grace)
 	if err != nil {
@@ -154,6 +160,26 @@ func cmdKeysList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // key long before the previous one retires (2 × TTL after the rotation).
 func keyReloadInterval(ttl time.Duration) time.Duration {
 	return min(max(ttl/2, 500*time.Millisecond), 30*time.Second)
+}
+
+// longestTemplateLifetime is the longest lifetime (plus its allowed clock
+// skew) of the JWT templates signed by the instance key.
+func longestTemplateLifetime(ctx context.Context, st *store.DB) (time.Duration, error) {
+	var longest time.Duration
+	for offset := 0; ; offset += 100 {
+		list, total, err := st.ListJWTTemplates(ctx, 100, offset)
+		if err != nil {
+			return 0, fmt.Errorf("keys rotate: list JWT templates: %w", err)
+		}
+		for _, t := range list {
+			if t.EncryptedSigningKey == nil {
+				longest = max(longest, time.Duration(t.Lifetime+t.AllowedClockSkew)*time.Second)
+			}
+		}
+		if offset+len(list) >= total || len(list) == 0 {
+			return longest, nil
+		}
+	}
 }
 
 // rotationGrace is the least time a key superseded by a rotation stays

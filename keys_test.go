@@ -159,6 +159,14 @@ func TestKeysCommand(t *testing.T) {
 	if code, _, errOut := runCLI(t, env, "keys", "rotate", "--grace", "1m"); code != 1 || !strings.Contains(errOut, "--grace") {
 		t.Errorf("keys rotate --grace 1m (< 2 × TTL): got exit %d %q, want 1 naming --grace", code, errOut)
 	}
+	// An instance-key template living an hour keeps the previous key
+	// published for that hour: a shorter --grace is refused.
+	if code, _, errOut := runCLI(t, env, "jwt-templates", "create", "--name", "hourly", "--claims", `{"k":"v"}`, "--lifetime", "3600"); code != 0 {
+		t.Fatalf("jwt-templates create: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, env, "keys", "rotate", "--grace", "10m"); code != 1 || !strings.Contains(errOut, "JWT templates") {
+		t.Errorf("keys rotate --grace 10m with a 1-hour template: got exit %d %q, want 1 naming the templates", code, errOut)
+	}
 	code, out, errOut := runCLI(t, env, "keys", "list", "--pem")
 	if code != 0 {
 		t.Fatalf("keys list --pem: exit %d %s", code, errOut)

@@ -432,3 +432,34 @@ func TestIntegrationImpersonationPages(t *testing.T) {
 	}
 	pgGet(t, ta, bob, "/profile", http.StatusOK) // bob's own session is untouched
 }
+
+// TestIntegrationAdminEmailCannotBeClaimed: an ADMIN_EMAILS address with
+// no account yet cannot be claimed by signing up (sign-up does not prove
+// the address is the caller's, and the address grants impersonation);
+// the operator creates that account with the command line or the backend
+// client.
+func TestIntegrationAdminEmailCannotBeClaimed(t *testing.T) {
+	t.Parallel()
+	ta := startApp(t, map[string]string{"ADMIN_EMAILS": "Ops@Example.com"})
+	victim := ta.createUser(t, "victim@example.com", "victim's long password", "Vic", "Tim")
+	attacker := ta.browser(t)
+	for _, addr := range []string{"ops@example.com", "OPS@example.com"} {
+		res, body := postForm(t, attacker, ta.URL+"/sign-up", url.Values{"email_address": {addr}, "password": {"attacker's long password"}})
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("sign-up as %s: got %d, want 422; body: %.300s", addr, res.StatusCode, pgText(body))
+		}
+		pgWantText(t, "sign-up with an admin address", body, "taken")
+		itAssertNoAuthCookie(t, res)
+	}
+	res, body := do(t, itPlainClient(), http.MethodPost, ta.URL+"/__clerk/v1/client/sign_ups",
+		strings.NewReader(`{"email_address":"ops@example.com","password":"attacker's long password"}`), map[string]string{"Content-Type": "application/json"})
+	itFapiError(t, "frontend API sign-up with an admin address", res, body, http.StatusUnprocessableEntity, "form_identifier_exists")
+	if _, err := ta.app.store.GetUserByEmail(context.Background(), "ops@example.com"); err == nil {
+		t.Fatal("an account for the admin address was created by sign-up")
+	}
+	// Created by the operator, the account is an administrator.
+	ta.createUser(t, "ops@example.com", "operator's long password", "Op", "Erator")
+	ops := ta.browser(t)
+	ta.signIn(t, ops, "ops@example.com", "operator's long password")
+	pgPost(t, ta, ops, "/admin/impersonate", url.Values{"user_id": {victim.ID}}, http.StatusOK, "")
+}

@@ -42,6 +42,11 @@ type Config struct {
 	// organization pending, with the task of choosing one
 	// (CLERK_ORGANIZATIONS_REQUIRED).
 	OrganizationsRequired bool
+	// ReservedEmails cannot be claimed by signing up (ADMIN_EMAILS: an
+	// address grants instance administration, and sign-up does not prove
+	// that the address is the caller's). Accounts for them are created
+	// with the command line or the backend client.
+	ReservedEmails []string
 	// TemplateKeys decrypts the custom signing keys of JWT templates.
 	TemplateKeys *token.Sealer
 }
@@ -65,6 +70,11 @@ func New(cfg Config, st store.Store, keys *token.Keyring, cookies *Cookies, hash
 	if cfg.LockoutDuration <= 0 {
 		cfg.LockoutDuration = time.Hour
 	}
+	reserved := make([]string, 0, len(cfg.ReservedEmails))
+	for _, e := range cfg.ReservedEmails {
+		reserved = append(reserved, NormalizeEmail(e))
+	}
+	cfg.ReservedEmails = reserved
 	if cfg.Roles == nil {
 		cfg.Roles = roles.Default()
 	}
@@ -141,6 +151,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, clientCookie, orig
 	}
 	if err := s.hasher.Check(in.Password, email, first, last, first+last); err != nil {
 		return nil, passwordError(err)
+	}
+	if slices.Contains(s.cfg.ReservedEmails, email) {
+		return nil, identifierExists() // as if taken: the list is nobody's business
 	}
 	if _, err := s.store.GetUserByEmail(ctx, email); err == nil {
 		return nil, identifierExists()

@@ -143,10 +143,15 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	defer c.Close()
 	if !s.implicit {
-		if ok, _ := c.Extension("STARTTLS"); ok {
+		switch ok, _ := c.Extension("STARTTLS"); {
+		case ok:
 			if err := c.StartTLS(&tls.Config{ServerName: s.host}); err != nil {
 				return fmt.Errorf("mail: starttls: %w", err)
 			}
+		case !isLoopback(s.host):
+			// Invitation links carry secrets: never send them in the
+			// clear across a network, even if a middlebox strips STARTTLS.
+			return errors.New("mail: the SMTP server does not offer STARTTLS; refusing to send in plaintext")
 		}
 	}
 	if s.user != "" {
@@ -166,6 +171,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("mail: DATA: %w", err)
 	}
+	// The DATA writer dot-stuffs lines itself.
 	if _, err := w.Write(Format(s.from, to.Address, m)); err != nil {
 		return fmt.Errorf("mail: write: %w", err)
 	}
@@ -176,7 +182,8 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 }
 
 // Format renders m as an RFC 5322 message with CRLF line endings. Header
-// values are stripped of line breaks so no input can add a header.
+// values are stripped of line breaks so no input can add a header. Lines
+// are not dot-stuffed: that is the SMTP transport's job.
 func Format(from, to string, m Message) []byte {
 	clean := strings.NewReplacer("\r", " ", "\n", " ")
 	date := m.SentAt
@@ -192,8 +199,6 @@ func Format(from, to string, m Message) []byte {
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
 	b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n")
 	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
-	// A line holding a lone "." would end the DATA section early.
-	body = strings.ReplaceAll("\r\n"+body, "\r\n.", "\r\n..")[2:]
 	b.WriteString(body)
 	if !strings.HasSuffix(body, "\r\n") {
 		b.WriteString("\r\n")
@@ -208,4 +213,13 @@ func mimeHeader(s string) string {
 		}
 	}
 	return s
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

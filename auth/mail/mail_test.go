@@ -31,7 +31,7 @@ func TestMailboxKeepsNewestFirstAndIsBounded(t *testing.T) {
 	}
 }
 
-func TestFormatRefusesHeaderInjectionAndStuffsDots(t *testing.T) {
+func TestFormatRefusesHeaderInjection(t *testing.T) {
 	raw := string(Format("from@example.com", "to@example.com", Message{
 		Subject: "Hi\r\nBcc: evil@example.com",
 		Body:    "line one\n.\nline three",
@@ -44,7 +44,7 @@ func TestFormatRefusesHeaderInjectionAndStuffsDots(t *testing.T) {
 	if strings.Contains(head, "\r\nBcc:") {
 		t.Errorf("subject injected a header:\n%s", head)
 	}
-	if want := "line one\r\n..\r\nline three\r\n"; body != want {
+	if want := "line one\r\n.\r\nline three\r\n"; body != want {
 		t.Errorf("got body %q, want %q", body, want)
 	}
 	if !strings.Contains(string(Format("f@x.io", "t@x.io", Message{Subject: "Grüße"})), "=?utf-8?q?") {
@@ -80,21 +80,18 @@ func TestParseSMTPURL(t *testing.T) {
 	}
 }
 
-// TestSMTPSendsOverTheProtocol speaks SMTP with a minimal server on
-// loopback and checks the envelope and the message it received.
-func TestSMTPSendsOverTheProtocol(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+// fakeSMTP answers one SMTP session on ln (offering no STARTTLS) and
+// sends the lines the client wrote to the returned channel.
+func fakeSMTP(ln net.Listener) <-chan []string {
 	got := make(chan []string, 1)
 	go func() {
 		conn, err := ln.Accept()
 		if err != nil {
+			got <- nil
 			return
 		}
 		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
 		var lines []string
 		r := bufio.NewReader(conn)
 		say := func(s string) { fmt.Fprint(conn, s+"\r\n") }
@@ -129,19 +126,69 @@ func TestSMTPSendsOverTheProtocol(t *testing.T) {
 			}
 		}
 	}()
+	return got
+}
+
+// TestSMTPSendsOverTheProtocol speaks SMTP with a minimal server on
+// loopback and checks the envelope and the message it received.
+func TestSMTPSendsOverTheProtocol(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := fakeSMTP(ln)
 	s, err := ParseSMTPURL("smtp://"+ln.Addr().String(), "Gatehouse <no-reply@example.com>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Send(context.Background(), Message{To: "bob@example.com", Subject: "You are invited", Body: "Open the link."})
+	err = s.Send(context.Background(), Message{To: "bob@example.com", Subject: "You are invited", Body: "Open the link.\n.\n.dot line"})
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	lines := <-got
-	joined := strings.Join(lines, "\n")
-	for _, want := range []string{"MAIL FROM:<no-reply@example.com>", "RCPT TO:<bob@example.com>", "Subject: You are invited", "Open the link."} {
+	joined := strings.Join(<-got, "\n")
+	// On the wire, lines starting with a dot carry one more, once.
+	for _, want := range []string{"MAIL FROM:<no-reply@example.com>", "RCPT TO:<bob@example.com>", "Subject: You are invited", "Open the link.\n..\n..dot line\n."} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("server did not receive %q; got:\n%s", want, joined)
 		}
+	}
+}
+
+// TestSMTPRefusesPlaintextOffLoopback: a server that is not on loopback
+// and offers no STARTTLS (or had it stripped) gets no message at all.
+func TestSMTPRefusesPlaintextOffLoopback(t *testing.T) {
+	var ip net.IP
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			ip = n.IP
+			break
+		}
+	}
+	if ip == nil {
+		t.Skip("skipping: this machine has no non-loopback IPv4 address to listen on")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skipf("skipping: cannot listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	got := fakeSMTP(ln)
+	s, err := ParseSMTPURL("smtp://"+ln.Addr().String(), "no-reply@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(context.Background(), Message{To: "bob@example.com", Subject: "secret link", Body: "token=SECRET"})
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("Send without STARTTLS off loopback: got %v, want a refusal naming STARTTLS", err)
+	}
+	for _, line := range <-got {
+		if strings.HasPrefix(line, "MAIL FROM") || strings.Contains(line, "SECRET") {
+			t.Errorf("server received %q; want nothing past EHLO", line)
+		}
+	}
+	if !isLoopback("::1") || !isLoopback("localhost") || isLoopback("mail.example.com") {
+		t.Error("isLoopback misclassifies hosts")
 	}
 }
