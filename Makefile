@@ -4,7 +4,7 @@ GO ?= go
 # The race detector needs a C compiler; use it when there is one.
 RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 
-.PHONY: run test generate build bench fmt vet clean
+.PHONY: run test generate build bench load fmt vet clean
 
 ## run: generate templ code, create .env if missing, migrate, seed and serve on :3000
 run: generate .env
@@ -18,6 +18,11 @@ test: generate
 ## bench: the Go benchmarks, with allocation counts
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## load: measure the running app on this machine (about 12 minutes) and write
+## the results into docs/performance.md; LOAD_FLAGS=-quick for a short try
+load: build
+	./bin/gatehouse loadtest $(LOAD_FLAGS)
 
 generate:
 	$(GO) tool templ generate

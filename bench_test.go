@@ -8,14 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 )
 
 // benchSession starts the app, signs a user in and returns a request
 // factory carrying the session cookie.
 func benchSession(b *testing.B) (*testApp, func(path string) *http.Request) {
-	ta := startApp(b, map[string]string{"SESSION_TOKEN_TTL": "1h"})
+	ta := startApp(b, map[string]string{"SESSION_TOKEN_TTL": "1h", "GATEHOUSE_LOADTEST_ROUTES": "1"})
 	ta.createUser(b, "bench@example.com", "bench-password-123", "Bench", "User")
 	c := ta.browser(b)
 	ta.signIn(b, c, "bench@example.com", "bench-password-123")
@@ -55,13 +54,23 @@ func BenchmarkAPIMeProtected(b *testing.B) {
 	benchServe(b, ta.app.handler, reuse(req("/api/me")), http.StatusOK)
 }
 
-// BenchmarkAPIMeUnprotected is the baseline: a bare handler writing the
-// same JSON, without router or middleware.
+// BenchmarkAPIMeUnprotected is the baseline of the load test's (a): the
+// same JSON as /api/me from /__bench/me, mounted behind the same router
+// and common middleware but outside the CSRF check and auth, with the same
+// cookies on the request.
 func BenchmarkAPIMeUnprotected(b *testing.B) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api.WriteJSON(w, http.StatusOK, map[string]string{"userId": "user_2xQv9S8kS1bQ3nNw7hZ0aa"})
-	})
-	benchServe(b, h, reuse(httptest.NewRequest(http.MethodGet, "/api/me", nil)), http.StatusOK)
+	ta, req := benchSession(b)
+	benchServe(b, ta.app.handler, reuse(req("/__bench/me")), http.StatusOK)
+}
+
+// BenchmarkPageUnprotected is the baseline of the load test's (d): the
+// dashboard's view in the layout with fixed data, without auth, store
+// reads or BuildClerkProps.
+func BenchmarkPageUnprotected(b *testing.B) {
+	ta, req := benchSession(b)
+	r := req("/__bench/page")
+	r.Header.Set("Accept", "text/html")
+	benchServe(b, ta.app.handler, reuse(r), http.StatusOK)
 }
 
 // BenchmarkDashboardRender is a protected page: the loader (GetAuth, a

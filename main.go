@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -45,6 +46,7 @@ Commands:
   migrate        create or migrate the database
   seed           add the demo accounts to an empty database (development only)
   users create   create a user
+  loadtest       measure this app on this machine (see docs/performance.md)
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdSeed(ctx, args, stdout, stderr)
 	case "users create":
 		err = cmdUsersCreate(ctx, args, stdout, stderr)
+	case "loadtest":
+		err = cmdLoadtest(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -263,6 +267,7 @@ func printDemoAccounts(w io.Writer) {
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "Serves the app on PORT (default 3000). Migrates the database at start and, in\ndevelopment, seeds the demo accounts into an empty database.", stderr)
+	listen := fs.String("listen", "", "the address to listen on (default :PORT, every interface)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -291,7 +296,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := &http.Server{
-		Addr:              fmt.Sprintf(":%d", cfg.Port),
+		Addr:              cmp.Or(*listen, fmt.Sprintf(":%d", cfg.Port)),
 		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -306,7 +311,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "Gatehouse is serving %s (listening on :%d)\n", cfg.AppURL, cfg.Port)
+	fmt.Fprintf(stdout, "Gatehouse is serving %s (listening on %s)\n", cfg.AppURL, srv.Addr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -408,6 +413,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	r.Handle("/healthz", pages.Healthz())
 	r.Handle("/readyz", pages.Readyz(st))
 	r.Handle("/.well-known/jwks.json", identity.JWKSHandler(keys.JWKS))
+	if cfg.LoadTestRoutes {
+		loadTestRoutes(r, site, log)
+	}
 
 	r.Group(func(r chi.Router) {
 		r.Use(csrf.Handler)

@@ -42,6 +42,10 @@ type Config struct {
 	// SignInRateLimit is the sign-in and sign-up attempts allowed per
 	// client IP per minute.
 	SignInRateLimit int
+	// LoadTestRoutes mounts the unprotected baselines of `gatehouse
+	// loadtest` (GATEHOUSE_LOADTEST_ROUTES=1, which only that command
+	// sets). Development only.
+	LoadTestRoutes bool
 }
 
 // Secure reports whether the app is served over https (Secure cookies).
@@ -160,6 +164,16 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.SignInRateLimit, err = strconv.Atoi(get("SIGN_IN_RATE_LIMIT", "20")); err != nil || c.SignInRateLimit < 1 {
 		return nil, &Error{Msg: "config: SIGN_IN_RATE_LIMIT must be a positive number of attempts per minute"}
+	}
+	switch get("GATEHOUSE_LOADTEST_ROUTES", "") {
+	case "":
+	case "1":
+		if c.Production {
+			return nil, &Error{Msg: "config: GATEHOUSE_LOADTEST_ROUTES is for `gatehouse loadtest` in development; unset it in production"}
+		}
+		c.LoadTestRoutes = true
+	default:
+		return nil, &Error{Msg: "config: GATEHOUSE_LOADTEST_ROUTES must be 1 or unset"}
 	}
 	return c, nil
 }

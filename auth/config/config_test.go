@@ -49,6 +49,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"SessionTokenTTL", c.SessionTokenTTL, 60 * time.Second},
 		{"AuthorizedParties", strings.Join(c.AuthorizedParties, ","), "http://localhost:3000"},
 		{"EncryptionKey length", len(c.EncryptionKey), 32},
+		{"LoadTestRoutes", c.LoadTestRoutes, false},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
@@ -82,6 +83,7 @@ func TestLoadDerived(t *testing.T) {
 			return c.SigningKeyPEM, "-----BEGIN X-----\nabc\n-----END X-----"
 		}},
 		{"token TTL", map[string]string{"SESSION_TOKEN_TTL": "2s"}, func(c *Config) (any, any) { return c.SessionTokenTTL, 2 * time.Second }},
+		{"load-test routes in development", map[string]string{"GATEHOUSE_LOADTEST_ROUTES": "1"}, func(c *Config) (any, any) { return c.LoadTestRoutes, true }},
 		{"production with https and a live key", map[string]string{"APP_ENV": "production", "APP_URL": "https://app.example.com", "CLERK_SECRET_KEY": testLiveSecret}, func(c *Config) (any, any) {
 			return c.Production, true
 		}},
@@ -120,6 +122,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad authorized party", map[string]string{"CLERK_AUTHORIZED_PARTIES": "app.example.com"}, []string{"CLERK_AUTHORIZED_PARTIES"}},
 		{"token TTL too long", map[string]string{"SESSION_TOKEN_TTL": "2h"}, []string{"SESSION_TOKEN_TTL"}},
 		{"bad trusted proxy", map[string]string{"TRUSTED_PROXIES": "not-an-ip"}, []string{"TRUSTED_PROXIES"}},
+		{"load-test routes in production", map[string]string{"APP_ENV": "production", "APP_URL": "https://app.example.com", "CLERK_SECRET_KEY": testLiveSecret, "GATEHOUSE_LOADTEST_ROUTES": "1"}, []string{"GATEHOUSE_LOADTEST_ROUTES"}},
+		{"load-test routes not 1", map[string]string{"GATEHOUSE_LOADTEST_ROUTES": "yes"}, []string{"GATEHOUSE_LOADTEST_ROUTES"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load(env(tc.over))
