@@ -959,6 +959,30 @@ func TestBuildClerkProps(t *testing.T) {
 			t.Errorf("user: got %#v, want the user resource", st["user"])
 		}
 	})
+
+	t.Run("private metadata removed however it is spelt", func(t *testing.T) {
+		_, err := s.client.Users.UpdateUserMetadata(ctx, sess.userID, auth.UpdateUserMetadataParams{
+			PublicMetadata: json.RawMessage(`{"nested":{"private_metadata":"SECRET-IN-PUBLIC"},"plan":"pro-PUBLIC"}`),
+		})
+		if err != nil {
+			t.Fatalf("UpdateUserMetadata: %v", err)
+		}
+		user, err := s.client.Users.GetUser(ctx, sess.userID)
+		if err != nil {
+			t.Fatalf("GetUser: %v", err)
+		}
+		// A key written with an escape is the same key once decoded.
+		org := json.RawMessage(`{"id":"org_1","private\u005fmetadata":"SECRET-ESCAPED","name":"Acme \u003cInc\u003e"}`)
+		b := build(t, newReq("/", withCookie(identity.SessionCookie, sess.token)), auth.InitState{User: user, Organization: org})
+		if bytes.Contains(b, []byte("SECRET-")) {
+			t.Errorf("SSR state contains a secret: %s", b)
+		}
+		for _, good := range []string{"pro-PUBLIC", "org_1", sess.userID} {
+			if !bytes.Contains(b, []byte(good)) {
+				t.Errorf("SSR state lacks %q: %s", good, b)
+			}
+		}
+	})
 }
 
 func TestProtect(t *testing.T) {

@@ -34,8 +34,11 @@ type Options struct {
 
 type stateKey struct{}
 
-// requestState is what the middleware resolved for one request.
+// requestState is what the middleware resolved for one request. It is
+// also the request's context (the parent's, plus itself as the value of
+// stateKey): one allocation instead of two on every request.
 type requestState struct {
+	context.Context
 	opts      *Options
 	presented TokenType // the kind of token the request carried
 	claims    *token.Claims
@@ -70,15 +73,23 @@ func Middleware(o Options) func(http.Handler) http.Handler {
 	opts := &o
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			st := &requestState{opts: opts, presented: SessionToken}
+			st := &requestState{Context: r.Context(), opts: opts, presented: SessionToken}
 			st.resolve(w, r)
 			if st.claims == nil {
 				w.Header().Set("X-Clerk-Auth-Status", "signed-out")
 				w.Header().Set("X-Clerk-Auth-Reason", st.reason)
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+			next.ServeHTTP(w, r.WithContext(st))
 		})
 	}
+}
+
+// Value returns st for stateKey and asks the parent context otherwise.
+func (st *requestState) Value(key any) any {
+	if key == (stateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 func (st *requestState) resolve(w http.ResponseWriter, r *http.Request) {
