@@ -417,6 +417,50 @@ func TestNoStoreAccessOnValidToken(t *testing.T) {
 	})
 }
 
+// TestSessionCookieHeaders: the session cookie is read as net/http's
+// r.Cookie reads it (the first cookie of the name whose value has only
+// valid bytes, quotes removed), however the Cookie header is written.
+func TestSessionCookieHeaders(t *testing.T) {
+	s := newStack(t)
+	sess := s.signIn(t, "cookies@example.com")
+	v := sess.token
+	expired := s.signClaims(t, sess, func(c *token.Claims) { c.IssuedAt -= 600; c.NotBefore -= 600; c.Expiry -= 600 })
+	many := strings.Repeat("pad=1; ", 70)
+	for _, tc := range []struct {
+		name       string
+		lines      []string
+		wantIn     bool
+		wantReason string
+	}{
+		{"plain", []string{"__session=" + v}, true, ""},
+		{"quoted", []string{`__session="` + v + `"`}, true, ""},
+		{"among other cookies", []string{"a=1; __session=" + v + "; b=2"}, true, ""},
+		{"spaces around the pair", []string{"a=1;   __session=" + v + "  "}, true, ""},
+		{"on the second header line", []string{"a=1", "__session=" + v}, true, ""},
+		{"after more cookies than the quick path reads", []string{many + "__session=" + v}, true, ""},
+		{"after one with a byte cookies may not hold", []string{`__session=x"y; __session=` + v}, true, ""},
+		{"after a valid cookie that is no token", []string{"__session=not-a-token; __session=" + v}, false, token.ReasonInvalid},
+		{"after an empty one", []string{"__session=; __session=" + v}, false, "session-token-missing"},
+		{"with a space before the value", []string{"__session= " + v}, false, token.ReasonInvalid},
+		{"expired", []string{"__session=" + expired}, false, token.ReasonExpired},
+		{"none", []string{"a=1"}, false, "session-token-missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReq("/")
+			for _, l := range tc.lines {
+				r.Header.Add("Cookie", l)
+			}
+			a, _ := s.getAuth(t, r)
+			if a.IsAuthenticated != tc.wantIn {
+				t.Fatalf("got IsAuthenticated %v, want %v", a.IsAuthenticated, tc.wantIn)
+			}
+			if got := a.Debug()["reason"]; !tc.wantIn && got != tc.wantReason {
+				t.Errorf("got reason %v, want %s", got, tc.wantReason)
+			}
+		})
+	}
+}
+
 func TestRefreshOfEndedSessionClearsCookies(t *testing.T) {
 	s := newStack(t)
 	sess := s.signIn(t, "ended@example.com")
