@@ -60,6 +60,20 @@ func BenchmarkAPIMeProtected(b *testing.B) {
 	benchServe(b, ta.app.handler, reuse(req("/api/me")), http.StatusOK)
 }
 
+// BenchmarkAPIMeBearer is GET /api/me with the session token in an
+// Authorization: Bearer header instead of the cookie.
+func BenchmarkAPIMeBearer(b *testing.B) {
+	ta, req := benchSession(b)
+	r := req("/api/me")
+	c, err := r.Cookie(identity.SessionCookie)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Header.Del("Cookie")
+	r.Header.Set("Authorization", "Bearer "+c.Value)
+	benchServe(b, ta.app.handler, reuse(r), http.StatusOK)
+}
+
 // BenchmarkAPIMeUnprotected is the baseline of the load test's (a): the
 // same JSON as /api/me from /__bench/me, mounted behind the same router
 // and common middleware but outside the CSRF check and auth, with the same

@@ -301,9 +301,17 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// commandLine is the command as it was typed.
+// commandLine is the command as it was typed, arguments quoted for a shell
+// where needed.
 func commandLine(args []string) string {
-	return strings.Join(append([]string{filepath.Base(os.Args[0]), "loadtest"}, args...), " ")
+	words := []string{filepath.Base(os.Args[0]), "loadtest"}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			a = strconv.Quote(a)
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " ")
 }
 
 // scenarios are the requests of (a)–(g) and of the sustained run.

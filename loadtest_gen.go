@@ -85,15 +85,16 @@ func load(ctx context.Context, addr string, sc scenario, conc int, w window, cpu
 }
 
 // local runs fn in conc goroutines for the window w: the in-process
-// floors (RS256 signing, argon2id hashing).
+// floors (RS256 signing, argon2id hashing), with this process's CPU time.
 func local(ctx context.Context, conc int, w window, fn func() error) (measurement, error) {
-	return measure(ctx, conc, w, nil, func() (func() (response, error), func()) {
+	return measure(ctx, conc, w, ownCPU, func() (func() (response, error), func()) {
 		return func() (response, error) { return response{}, fn() }, func() {}
 	})
 }
 
 // measure runs conc workers, each calling the operation newOp makes for
-// it until the window ends, and counts what completes inside the window.
+// it until the window ends, and counts what completes inside the window;
+// cpu (which may be nil) is read at the window's edges.
 func measure(ctx context.Context, conc int, w window, cpu func() time.Duration, newOp func() (op func() (response, error), done func())) (measurement, error) {
 	var (
 		t  tally

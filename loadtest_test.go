@@ -202,3 +202,26 @@ func TestParseLoadOptions(t *testing.T) {
 		t.Error("a stray argument: got no error, want one")
 	}
 }
+
+func TestRatioByCPU(t *testing.T) {
+	a := rounds("a", 1000, 1000)
+	b := rounds("b", 900, 1000)
+	a.rounds[0].cpu, a.rounds[1].cpu = 50*time.Millisecond, 60*time.Millisecond // 50 and 60 µs per op
+	b.rounds[0].cpu, b.rounds[1].cpu = 45*time.Millisecond, 75*time.Millisecond // 50 and 75 µs per op
+	got := ratio{num: b, den: a}.cpuPaired()
+	want := []float64{1, 0.8}
+	if len(got) != 2 || got[0]-want[0] > 1e-9 || want[0]-got[0] > 1e-9 || got[1]-want[1] > 1e-9 || want[1]-got[1] > 1e-9 {
+		t.Errorf("cpuPaired: got %v, want %v (a's CPU per op over b's, round by round)", got, want)
+	}
+	b.rounds[1].cpu = 0
+	if got := (ratio{num: b, den: a}).cpuPaired(); len(got) != 1 {
+		t.Errorf("cpuPaired with a round not measured: got %v, want that round left out", got)
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	got := commandLine([]string{"-quick", "-doc", "", "-doc", "my file.md"})
+	if !strings.HasSuffix(got, ` loadtest -quick -doc "" -doc "my file.md"`) {
+		t.Errorf("got %q, want the arguments quoted where a shell needs it", got)
+	}
+}
