@@ -12,18 +12,20 @@ import (
 )
 
 // benchSession starts the app, signs a user in and returns a request
-// factory carrying the session cookie.
+// factory carrying the browser's cookies.
 func benchSession(b *testing.B) (*testApp, func(path string) *http.Request) {
 	ta := startApp(b, map[string]string{"SESSION_TOKEN_TTL": "1h", "GATEHOUSE_LOADTEST_ROUTES": "1"})
 	ta.createUser(b, "bench@example.com", "bench-password-123", "Bench", "User")
 	c := ta.browser(b)
 	ta.signIn(b, c, "bench@example.com", "bench-password-123")
-	tok := ta.cookie(b, c, identity.SessionCookie)
-	if tok == "" {
-		b.Fatal("no session cookie after sign-in")
+	tok, client := ta.cookie(b, c, identity.SessionCookie), ta.cookie(b, c, identity.ClientCookie)
+	if tok == "" || client == "" {
+		b.Fatal("no session or client cookie after sign-in")
 	}
 	return ta, func(path string) *http.Request {
+		// Both cookies, as a browser sends them.
 		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})
 		r.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: tok})
 		r.Header.Set("Accept", "application/json")
 		return r

@@ -73,6 +73,7 @@ type loadOptions struct {
 	sustain    time.Duration
 	doc        string
 	writeDoc   bool
+	command    string // as typed, for the report
 }
 
 func parseLoadOptions(args []string, stderr io.Writer) (loadOptions, error) {
@@ -81,9 +82,9 @@ func parseLoadOptions(args []string, stderr io.Writer) (loadOptions, error) {
 	fs.BoolVar(&o.quick, "quick", false, "a short run to try the tool (about two minutes; shorter rounds, 200 sessions, 20 s sustained)")
 	fs.IntVar(&o.conc, "c", 32, "concurrent connections for (a)–(f)")
 	fs.IntVar(&o.signInConc, "signin-c", 64, "concurrent sign-in and sign-up attempts for (g)")
-	fs.IntVar(&o.rounds, "rounds", 5, "alternating rounds of (a)–(e)")
+	fs.IntVar(&o.rounds, "rounds", 10, "alternating rounds of (a)–(e)")
 	fs.DurationVar(&o.warm, "warmup", time.Second, "warm-up before each measured step")
-	fs.DurationVar(&o.dur, "duration", 8*time.Second, "measured time of each step of (a)–(e)")
+	fs.DurationVar(&o.dur, "duration", 4*time.Second, "measured time of each step of (a)–(e)")
 	fs.IntVar(&o.authRounds, "auth-rounds", 3, "alternating rounds of (f), (g) and the signing and hashing floors")
 	fs.DurationVar(&o.authDur, "auth-duration", 5*time.Second, "measured time of each step of (f), (g) and the floors")
 	fs.IntVar(&o.sessions, "sessions", 1000, "distinct signed-in sessions for the sustained run")
@@ -153,7 +154,7 @@ func alternate(ctx context.Context, out io.Writer, n int, steps ...*step) error 
 			slices.Sort(m.lat)
 			cpu := ""
 			if m.cpu > 0 && m.ops > 0 {
-				cpu = "server CPU " + fmtDur(m.cpu/time.Duration(m.ops)) + "/op"
+				cpu = "CPU " + fmtDur(m.cpu/time.Duration(m.ops)) + "/op"
 			}
 			fmt.Fprintf(out, "  round %d/%d  %-8s %10s ops/s  p50 %-9s p99 %-9s %s %s\n", round+1, n, s.key,
 				fmtRate(m.rate()), fmtDur(percentile(m.lat, 50)), fmtDur(percentile(m.lat, 99)), cpu, errNote(m))
@@ -174,6 +175,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	o.command = commandLine(args)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -185,7 +187,15 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer srv.stop()
 	fmt.Fprintf(stdout, "server pid %d on %s, database and log in %s\n", srv.pid(), srv.origin, srv.dir)
+	if err := runLoadtest(ctx, stdout, srv, o, email, pw); err != nil {
+		return fmt.Errorf("%w\nthe server's log ends with:\n%s", err, srv.logTail(10))
+	}
+	return nil
+}
 
+// runLoadtest runs the phases against the started server and writes the
+// report.
+func runLoadtest(ctx context.Context, stdout io.Writer, srv *loadServer, o loadOptions, email, pw string) error {
 	main, err := srv.signIn(ctx, email, pw)
 	if err != nil {
 		return err
@@ -196,7 +206,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// The browser script refreshes 15 s before the token's 60 s end.
 	srv.keepFresh(freshCtx, []*browser{main}, 45*time.Second, &refreshFailures)
 
-	rep := &report{when: time.Now(), machine: machineDescription(), command: commandLine(args)}
+	rep := &report{when: time.Now(), machine: machineDescription(), command: o.command}
 	pad, sizes, err := pageSizes(ctx, srv, main)
 	if err != nil {
 		return err
@@ -348,7 +358,7 @@ func newScenarios(srv *loadServer, b *browser, pad int, pw string) *scenarios {
 	signInBody := url.Values{"identifier": {"loadtest@example.com"}, "password": {pw}}.Encode()
 	signUpPrefix := "email_address=signup-" + rand.Text()[:8] + "-"
 	signUpSuffix := "%40example.com&password=" + url.QueryEscape(pw)
-	return &scenarios{
+	sc := &scenarios{
 		srv:       srv,
 		benchMe:   get("/__bench/me", "application/json"),
 		meCookie:  get("/api/me", "application/json"),
@@ -374,6 +384,8 @@ func newScenarios(srv *loadServer, b *browser, pad int, pw string) *scenarios {
 			return append(buf, signUpSuffix...)
 		}),
 	}
+	sc.signIn.refusals, sc.signUp.refusals = true, true
+	return sc
 }
 
 // check sends each scenario once and checks that the protected ones are

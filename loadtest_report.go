@@ -240,15 +240,19 @@ func fmtDur(d time.Duration) string {
 	}
 }
 
-func fmtRatio(xs []float64) string {
+// fmtRatio shows the median of xs, in bold when bold, and their range.
+func fmtRatio(xs []float64, bold bool) string {
 	if len(xs) == 0 {
 		return "–"
 	}
-	lo, hi := slices.Min(xs), slices.Max(xs)
-	if len(xs) == 1 {
-		return fmt.Sprintf("**%.2f**", xs[0])
+	m := fmt.Sprintf("%.2f", median(xs))
+	if bold {
+		m = "**" + m + "**"
 	}
-	return fmt.Sprintf("**%.2f** [%.2f–%.2f]", median(xs), lo, hi)
+	if len(xs) == 1 {
+		return m
+	}
+	return fmt.Sprintf("%s [%.2f–%.2f]", m, slices.Min(xs), slices.Max(xs))
 }
 
 // writeMarkdown writes the report as the Markdown section of
@@ -284,7 +288,7 @@ func (r *report) writeMarkdown(w io.Writer) {
 		if x.target > 0 {
 			target = fmt.Sprintf("≥ %.2f", x.target)
 		}
-		p("| %s | %s | %s | %s | %s |\n", x.name, fmtRatio(x.paired()), target, x.verdict(), strings.Trim(fmtRatio(x.cpuPaired()), "*"))
+		p("| %s | %s | %s | %s | %s |\n", x.name, fmtRatio(x.paired(), true), target, x.verdict(), fmtRatio(x.cpuPaired(), false))
 	}
 	p("\n")
 

@@ -111,9 +111,10 @@ func TestFormatting(t *testing.T) {
 		{fmtDur(2345 * time.Microsecond), "2.35 ms"},
 		{fmtDur(42 * time.Millisecond), "42.0 ms"},
 		{fmtDur(1500 * time.Millisecond), "1.50 s"},
-		{fmtRatio(nil), "–"},
-		{fmtRatio([]float64{0.93}), "**0.93**"},
-		{fmtRatio([]float64{0.95, 0.91, 0.93}), "**0.93** [0.91–0.95]"},
+		{fmtRatio(nil, true), "–"},
+		{fmtRatio([]float64{0.93}, true), "**0.93**"},
+		{fmtRatio([]float64{0.95, 0.91, 0.93}, true), "**0.93** [0.91–0.95]"},
+		{fmtRatio([]float64{0.95, 0.91, 0.93}, false), "0.93 [0.91–0.95]"},
 		{mib(64 * 1024), "64 MiB"},
 	} {
 		if tc.got != tc.want {
