@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,23 @@ func loadTestRoutes(r chi.Router, site *pages.Site, log *slog.Logger) {
 		return api.WriteJSON(w, http.StatusOK, map[string]string{"userId": userID})
 	})})
 	r.Handle("/__bench/page", pages.LoadTestPage(site))
+	// The server's CPU profile over ?seconds=N (1–60), for -profile.
+	r.Get("/__bench/pprof/cpu", func(w http.ResponseWriter, r *http.Request) {
+		secs, err := strconv.Atoi(r.URL.Query().Get("seconds"))
+		if err != nil || secs < 1 || secs > 60 {
+			http.Error(w, "seconds must be 1 to 60", http.StatusBadRequest)
+			return
+		}
+		if err := pprof.StartCPUProfile(w); err != nil {
+			http.Error(w, "a profile is already running", http.StatusConflict)
+			return
+		}
+		select {
+		case <-time.After(time.Duration(secs) * time.Second):
+		case <-r.Context().Done():
+		}
+		pprof.StopCPUProfile()
+	})
 }
 
 const loadtestSummary = `Measures this app on this machine, in one run: starts the server (this
@@ -74,6 +92,7 @@ type loadOptions struct {
 	doc        string
 	writeDoc   bool
 	command    string // as typed, for the report
+	profile    string
 }
 
 func parseLoadOptions(args []string, stderr io.Writer) (loadOptions, error) {
@@ -90,6 +109,7 @@ func parseLoadOptions(args []string, stderr io.Writer) (loadOptions, error) {
 	fs.IntVar(&o.sessions, "sessions", 1000, "distinct signed-in sessions for the sustained run")
 	fs.DurationVar(&o.sustain, "sustain", 5*time.Minute, "length of the sustained run")
 	fs.StringVar(&o.doc, "doc", "docs/performance.md", "the document to write the results into (\"\" for none)")
+	fs.StringVar(&o.profile, "profile", "", "write the server's CPU profile of each HTTP step's first round into this directory\n(to find where the time goes; the profiler disturbs those rounds, so do not document such a run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -206,7 +226,7 @@ func runLoadtest(ctx context.Context, stdout io.Writer, srv *loadServer, o loadO
 	// The browser script refreshes 15 s before the token's 60 s end.
 	srv.keepFresh(freshCtx, []*browser{main}, 45*time.Second, &refreshFailures)
 
-	rep := &report{when: time.Now(), machine: machineDescription(), command: o.command}
+	rep := &report{when: time.Now(), machine: machineDescription(), command: o.command, loadStart: loadAverage()}
 	pad, sizes, err := pageSizes(ctx, srv, main)
 	if err != nil {
 		return err
@@ -219,9 +239,20 @@ func runLoadtest(ctx context.Context, stdout io.Writer, srv *loadServer, o loadO
 
 	// (a)–(e): the protected paths against their unprotected baselines.
 	httpStep := func(key, label string, s scenario, conc int, dur time.Duration) *step {
-		return &step{summary: summary{key: key, label: label}, run: func() (measurement, error) {
-			return load(ctx, srv.addr, s, conc, newWindow(o.warm, dur), srv.cpu)
-		}}
+		st := &step{summary: summary{key: key, label: label}}
+		st.run = func() (measurement, error) {
+			w := newWindow(o.warm, dur)
+			if o.profile != "" && len(st.rounds) == 0 {
+				file := key
+				if key == "g" { // sign-in and sign-up: "sign-in, `POST …"
+					file += "-" + strings.TrimSuffix(strings.Fields(label)[0], ",")
+				}
+				done := srv.profile(ctx, w, filepath.Join(o.profile, file+".pprof"))
+				defer func() { <-done }()
+			}
+			return load(ctx, srv.addr, s, conc, w, srv.cpu)
+		}
+		return st
 	}
 	a := httpStep("a", "unprotected JSON, same as `/api/me` (`/__bench/me`)", sc.benchMe, o.conc, o.dur)
 	b := httpStep("b", "`/api/me`, `__session` cookie", sc.meCookie, o.conc, o.dur)
@@ -294,6 +325,7 @@ func runLoadtest(ctx context.Context, stdout io.Writer, srv *loadServer, o loadO
 		"session tokens live 60 s and are refreshed 15 s before they expire, as the browser script does",
 		o.conc, o.signInConc, o.rounds, o.warm, o.dur, o.authRounds, o.warm, o.authDur)
 
+	rep.loadEnd = loadAverage()
 	var md strings.Builder
 	rep.writeMarkdown(&md)
 	fmt.Fprintf(stdout, "\n%s", md.String())

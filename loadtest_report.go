@@ -192,7 +192,9 @@ type report struct {
 	ratios   []ratio
 	mem      memory
 	sizes    string // the page sizes of (d) and (e)
-	notes    []string
+	// loadStart and loadEnd are the machine's load average around the run.
+	loadStart, loadEnd string
+	notes              []string
 }
 
 func mib(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
@@ -262,7 +264,8 @@ func (r *report) writeMarkdown(w io.Writer) {
 	p("### Run of %s\n\n", r.when.UTC().Format("2006-01-02 15:04 UTC"))
 	p("- **Machine:** %s\n", r.machine)
 	p("- **Command:** `%s`\n", r.command)
-	p("- **Settings:** %s\n\n", r.settings)
+	p("- **Settings:** %s\n", r.settings)
+	p("- **Load average** (1 min, all programs on the machine): %s at the start, %s at the end\n\n", r.loadStart, r.loadEnd)
 
 	p("| step | what | ops/s (median of rounds) | p50 | p99 | CPU per op | errors |\n")
 	p("|---|---|---:|---:|---:|---:|---:|\n")

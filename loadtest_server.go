@@ -220,6 +220,27 @@ func (s *loadServer) memory() (rss, hwm int64) {
 	return rss, hwm
 }
 
+// profile saves the server's CPU profile over the window w into file; the
+// channel is closed when it is written.
+func (s *loadServer) profile(ctx context.Context, w window, file string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sleepUntil(ctx, w.warmEnd)
+		secs := max(int(w.end.Sub(w.warmEnd).Round(time.Second)/time.Second), 1)
+		res, err := s.http.Get(fmt.Sprintf("%s/__bench/pprof/cpu?seconds=%d", s.origin, secs))
+		if err != nil {
+			return
+		}
+		defer res.Body.Close()
+		if f, err := os.Create(file); err == nil {
+			io.Copy(f, res.Body)
+			f.Close()
+		}
+	}()
+	return done
+}
+
 // resetPeak resets VmHWM to the current RSS (Linux ≥ 4.0).
 func (s *loadServer) resetPeak() bool {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.pid()), []byte("5"), 0) == nil
@@ -405,6 +426,20 @@ func (s *loadServer) get(ctx context.Context, path string, b *browser, accept st
 // newPassword returns a random password that passes the password rules;
 // it never leaves the run.
 func newPassword() string { return "lt-" + rand.Text() }
+
+// loadAverage returns the 1-minute load average from /proc/loadavg, or "?"
+// (it tells how many other programs were competing for the cores).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
 
 // machineDescription describes this machine from /proc and the runtime.
 func machineDescription() string {

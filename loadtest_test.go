@@ -132,7 +132,7 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 	rep := &report{
 		when: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), machine: "2 × Test CPU", command: "gatehouse loadtest",
-		settings: "c=32", steps: []summary{a, b},
+		settings: "c=32", loadStart: "1.50", loadEnd: "2.25", steps: []summary{a, b},
 		ratios: []ratio{{name: "b/a", num: b, den: a, target: 0.9}, {name: "sign-up ÷ hash", num: b, den: a}},
 		mem: memory{idleRSS: 30 * 1024, signInPeak: 120 * 1024, peakReset: true, sessions: 1000, sustain: 10 * time.Second,
 			samples:   []rssSample{{at: time.Second, rss: 40 * 1024, ops: 100}, {at: 10 * time.Second, rss: 41 * 1024, ops: 1000}},
@@ -144,6 +144,7 @@ func TestWriteMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"### Run of 2026-11-30 12:00 UTC",
 		"- **Command:** `gatehouse loadtest`",
+		"1.50 at the start, 2.25 at the end",
 		"| a | a | 1,000 | 1.00 ms | 2.00 ms | 50 µs | 0 of 2,000 |",
 		"| b/a | **0.94** [0.93–0.95] | ≥ 0.90 | met |",
 		"| sign-up ÷ hash | **0.94** [0.93–0.95] | – |  |",
