@@ -118,6 +118,28 @@ func BenchmarkRefresh(b *testing.B) {
 	benchServe(b, ta.app.handler, reuse(r), http.StatusOK)
 }
 
+// BenchmarkRefreshFrontendAPI is the browser script's refresh, the load
+// test's (f): POST /__clerk/v1/client/sessions/{sid}/tokens with both
+// cookies, same-origin.
+func BenchmarkRefreshFrontendAPI(b *testing.B) {
+	ta, req := benchSession(b)
+	c, err := req("/").Cookie(identity.SessionCookie)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sid, err := tokenSessionID(c.Value)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := req("/__clerk/v1/client/sessions/" + sid + "/tokens")
+	r.Method = http.MethodPost
+	r.Host = strings.TrimPrefix(ta.URL, "http://")
+	r.Header.Set("Origin", ta.URL)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.Header.Set("Content-Type", "application/json")
+	benchServe(b, ta.app.handler, reuse(r), http.StatusOK)
+}
+
 // BenchmarkSignIn is POST /sign-in with the right password: an argon2id
 // verification, the store writes and the first token.
 func BenchmarkSignIn(b *testing.B) {
