@@ -8,7 +8,7 @@ RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 # package-lock.json.
 INTEROP := auth/token/testdata/clerk-interop
 
-.PHONY: run test generate build bench fmt vet clean interop-deps
+.PHONY: run test generate build bench load fmt vet clean interop-deps
 
 ## run: generate templ code, create .env if missing, migrate, seed and serve on :3000
 run: generate .env
@@ -23,6 +23,11 @@ test: generate interop-deps
 ## bench: the Go benchmarks, with allocation counts
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## load: measure the running app on this machine (about 12 minutes) and write
+## the results into docs/performance.md; LOAD_FLAGS=-quick for a short try
+load: build
+	./bin/gatehouse loadtest $(LOAD_FLAGS)
 
 generate:
 	$(GO) tool templ generate

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,7 @@ Commands:
   keys           rotate or list the session-token signing keys
   jwt-templates  create, list or delete JWT templates
   machines       create, list or delete machines (M2M authentication)
+  loadtest       measure this app on this machine (see docs/performance.md)
 
 Run "gatehouse <command> --help" for a command's flags.
 `
@@ -101,6 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdJWTTemplates(ctx, args, stdout, stderr)
 	case "machines":
 		err = cmdMachines(ctx, args, stdout, stderr)
+	case "loadtest":
+		err = cmdLoadtest(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -353,6 +357,7 @@ func printDemoAccounts(w io.Writer) {
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "Serves the app on PORT (default 3000). Migrates the database at start and, in\ndevelopment, seeds the demo accounts into an empty database.", stderr)
+	listen := fs.String("listen", "", "the address to listen on (default :PORT, every interface)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -383,7 +388,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	srv := &http.Server{
-		Addr:              fmt.Sprintf(":%d", cfg.Port),
+		Addr:              cmp.Or(*listen, fmt.Sprintf(":%d", cfg.Port)),
 		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -398,7 +403,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "Gatehouse is serving %s (listening on :%d)\n", cfg.AppURL, cfg.Port)
+	fmt.Fprintf(stdout, "Gatehouse is serving %s (listening on %s)\n", cfg.AppURL, srv.Addr)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -556,6 +561,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	// The backend API authenticates by secret keys in the Authorization
 	// header only: no cookies, so no CSRF check and no session middleware.
 	r.Mount("/v1", http.StripPrefix("/v1", auth.NewBackendAPI(client, cfg.SecretKey, log)))
+	if cfg.LoadTestRoutes {
+		loadTestRoutes(r, site, log)
+	}
 
 	r.Group(func(r chi.Router) {
 		r.Use(csrf.Handler)

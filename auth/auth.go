@@ -245,38 +245,50 @@ func nullable(s string) any {
 // MarshalJSON writes the serialisable part of the object with Clerk's keys,
 // each present and null when empty.
 func (a *Auth) MarshalJSON() ([]byte, error) {
-	return json.Marshal(a.jsonMap())
+	if a.TokenType != SessionToken {
+		return json.Marshal(a.machineJSONMap())
+	}
+	return json.Marshal(a.wire())
 }
 
-func (a *Auth) jsonMap() map[string]any {
-	if a.TokenType != SessionToken {
-		return a.machineJSONMap()
+// authJSON is the serialisable part of an Auth. Its fields are in the
+// alphabetical order of their keys, the order a map would have.
+type authJSON struct {
+	Actor                 *Actor        `json:"actor"`
+	FactorVerificationAge []int         `json:"factorVerificationAge"`
+	IsAuthenticated       bool          `json:"isAuthenticated"`
+	OrgID                 *string       `json:"orgId"`
+	OrgPermissions        []string      `json:"orgPermissions"`
+	OrgRole               *string       `json:"orgRole"`
+	OrgSlug               *string       `json:"orgSlug"`
+	SessionClaims         *token.Claims `json:"sessionClaims"`
+	SessionID             *string       `json:"sessionId"`
+	SessionStatus         *string       `json:"sessionStatus"`
+	TokenType             *string       `json:"tokenType"`
+	UserID                *string       `json:"userId"`
+}
+
+func (a *Auth) wire() authJSON {
+	return authJSON{
+		Actor:                 a.Actor,
+		FactorVerificationAge: a.FactorVerificationAge,
+		IsAuthenticated:       a.IsAuthenticated,
+		OrgID:                 orNull(a.OrgID),
+		OrgPermissions:        a.OrgPermissions,
+		OrgRole:               orNull(a.OrgRole),
+		OrgSlug:               orNull(a.OrgSlug),
+		SessionClaims:         a.SessionClaims,
+		SessionID:             orNull(a.SessionID),
+		SessionStatus:         orNull(a.SessionStatus),
+		TokenType:             orNull(string(a.TokenType)),
+		UserID:                orNull(a.UserID),
 	}
-	m := map[string]any{
-		"tokenType":             nullable(string(a.TokenType)),
-		"isAuthenticated":       a.IsAuthenticated,
-		"userId":                nullable(a.UserID),
-		"sessionId":             nullable(a.SessionID),
-		"sessionStatus":         nullable(a.SessionStatus),
-		"sessionClaims":         nil,
-		"actor":                 nil,
-		"orgId":                 nullable(a.OrgID),
-		"orgRole":               nullable(a.OrgRole),
-		"orgSlug":               nullable(a.OrgSlug),
-		"orgPermissions":        nil,
-		"factorVerificationAge": nil,
+}
+
+// orNull is s, or nil (JSON null) when s is empty.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
 	}
-	if a.SessionClaims != nil {
-		m["sessionClaims"] = a.SessionClaims
-	}
-	if a.Actor != nil {
-		m["actor"] = a.Actor
-	}
-	if a.OrgPermissions != nil {
-		m["orgPermissions"] = a.OrgPermissions
-	}
-	if a.FactorVerificationAge != nil {
-		m["factorVerificationAge"] = a.FactorVerificationAge
-	}
-	return m
+	return &s
 }

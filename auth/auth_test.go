@@ -427,6 +427,50 @@ func TestNoStoreAccessOnValidToken(t *testing.T) {
 	})
 }
 
+// TestSessionCookieHeaders: the session cookie is read as net/http's
+// r.Cookie reads it (the first cookie of the name whose value has only
+// valid bytes, quotes removed), however the Cookie header is written.
+func TestSessionCookieHeaders(t *testing.T) {
+	s := newStack(t)
+	sess := s.signIn(t, "cookies@example.com")
+	v := sess.token
+	expired := s.signClaims(t, sess, func(c *token.Claims) { c.IssuedAt -= 600; c.NotBefore -= 600; c.Expiry -= 600 })
+	many := strings.Repeat("pad=1; ", 70)
+	for _, tc := range []struct {
+		name       string
+		lines      []string
+		wantIn     bool
+		wantReason string
+	}{
+		{"plain", []string{"__session=" + v}, true, ""},
+		{"quoted", []string{`__session="` + v + `"`}, true, ""},
+		{"among other cookies", []string{"a=1; __session=" + v + "; b=2"}, true, ""},
+		{"spaces around the pair", []string{"a=1;   __session=" + v + "  "}, true, ""},
+		{"on the second header line", []string{"a=1", "__session=" + v}, true, ""},
+		{"after more cookies than the quick path reads", []string{many + "__session=" + v}, true, ""},
+		{"after one with a byte cookies may not hold", []string{`__session=x"y; __session=` + v}, true, ""},
+		{"after a valid cookie that is no token", []string{"__session=not-a-token; __session=" + v}, false, token.ReasonInvalid},
+		{"after an empty one", []string{"__session=; __session=" + v}, false, "session-token-missing"},
+		{"with a space before the value", []string{"__session= " + v}, false, token.ReasonInvalid},
+		{"expired", []string{"__session=" + expired}, false, token.ReasonExpired},
+		{"none", []string{"a=1"}, false, "session-token-missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReq("/")
+			for _, l := range tc.lines {
+				r.Header.Add("Cookie", l)
+			}
+			a, _ := s.getAuth(t, r)
+			if a.IsAuthenticated != tc.wantIn {
+				t.Fatalf("got IsAuthenticated %v, want %v", a.IsAuthenticated, tc.wantIn)
+			}
+			if got := a.Debug()["reason"]; !tc.wantIn && got != tc.wantReason {
+				t.Errorf("got reason %v, want %s", got, tc.wantReason)
+			}
+		})
+	}
+}
+
 func TestRefreshOfEndedSessionClearsCookies(t *testing.T) {
 	s := newStack(t)
 	sess := s.signIn(t, "ended@example.com")
@@ -967,6 +1011,30 @@ func TestBuildClerkProps(t *testing.T) {
 		}
 		if u, _ := st["user"].(map[string]any); u == nil || u["id"] != sess.userID {
 			t.Errorf("user: got %#v, want the user resource", st["user"])
+		}
+	})
+
+	t.Run("private metadata removed however it is spelt", func(t *testing.T) {
+		_, err := s.client.Users.UpdateUserMetadata(ctx, sess.userID, auth.UpdateUserMetadataParams{
+			PublicMetadata: json.RawMessage(`{"nested":{"private_metadata":"SECRET-IN-PUBLIC"},"plan":"pro-PUBLIC"}`),
+		})
+		if err != nil {
+			t.Fatalf("UpdateUserMetadata: %v", err)
+		}
+		user, err := s.client.Users.GetUser(ctx, sess.userID)
+		if err != nil {
+			t.Fatalf("GetUser: %v", err)
+		}
+		// A key written with an escape is the same key once decoded.
+		org := json.RawMessage(`{"id":"org_1","private\u005fmetadata":"SECRET-ESCAPED","name":"Acme \u003cInc\u003e"}`)
+		b := build(t, newReq("/", withCookie(identity.SessionCookie, sess.token)), auth.InitState{User: user, Organization: org})
+		if bytes.Contains(b, []byte("SECRET-")) {
+			t.Errorf("SSR state contains a secret: %s", b)
+		}
+		for _, good := range []string{"pro-PUBLIC", "org_1", sess.userID} {
+			if !bytes.Contains(b, []byte(good)) {
+				t.Errorf("SSR state lacks %q: %s", good, b)
+			}
 		}
 	})
 }

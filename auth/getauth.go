@@ -49,8 +49,8 @@ func GetAuth(r *http.Request, opts ...Option) (*Auth, error) {
 		return nil, ErrNoMiddleware
 	}
 	var cfg getAuthConfig
-	for _, o := range opts {
-		o(&cfg)
+	if len(opts) > 0 {
+		cfg = configure(opts)
 	}
 	if cfg.secretKey == "" && st.opts.SecretKey == "" {
 		return nil, ErrMissingSecretKey
@@ -73,6 +73,17 @@ func GetAuth(r *http.Request, opts ...Option) (*Auth, error) {
 	}
 	st.memo[key] = a
 	return a, nil
+}
+
+// configure applies opts. It is apart from GetAuth so that the config the
+// options write through a pointer escapes to the heap only when there are
+// options.
+func configure(opts []Option) getAuthConfig {
+	var cfg getAuthConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
 
 type memoKey struct {

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -39,3 +40,40 @@ func BenchmarkGetAuthCached(b *testing.B) { benchGetAuth(b, 0) }
 
 // BenchmarkGetAuthCold verifies the RS256 signature on every request.
 func BenchmarkGetAuthCold(b *testing.B) { benchGetAuth(b, -1) }
+
+// BenchmarkHas is a permission and a role check against the token's
+// organization claims, as a handler would make them.
+func BenchmarkHas(b *testing.B) {
+	a := &auth.Auth{
+		TokenType: auth.SessionToken, IsAuthenticated: true, UserID: "user_1", SessionID: "sess_1",
+		SessionStatus: "active", OrgID: "org_1", OrgRole: "org:admin", OrgSlug: "acme",
+		OrgPermissions: []string{"org:team:manage", "org:team:read", "org:billing:read", "org:sys_memberships:manage"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !a.Has(auth.HasParams{Permission: "org:billing:read"}) || !a.Has(auth.HasParams{Role: "admin"}) {
+			b.Fatal("Has: got false, want true")
+		}
+	}
+}
+
+// BenchmarkBuildClerkProps is a page loader's BuildClerkProps for a
+// signed-in request with the user from the backend client: the auth state
+// and the user resource, private metadata removed, as JSON.
+func BenchmarkBuildClerkProps(b *testing.B) {
+	s := newStack(b)
+	sess := s.signIn(b, "props-bench@example.com")
+	user, err := s.client.Users.GetUser(context.Background(), sess.userID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := newReq("/", withCookie(identity.SessionCookie, sess.token))
+	var r *http.Request
+	serve(s.opts, req, func(_ http.ResponseWriter, rr *http.Request) { r = rr }) // r carries the resolved state
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := auth.BuildClerkProps(r, auth.InitState{User: user}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

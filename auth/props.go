@@ -51,7 +51,7 @@ func (p ClerkProps) MarshalJSON() ([]byte, error) {
 // rendered before the middleware ran (such as a refused cross-origin form).
 func SignedOutProps() ClerkProps {
 	a := signedOut(SessionToken)
-	b, _ := json.Marshal(a.jsonMap()) // plain values: cannot fail
+	b, _ := json.Marshal(a.wire()) // plain values: cannot fail
 	return ClerkProps{state: b, auth: a}
 }
 
@@ -66,7 +66,6 @@ func BuildClerkProps(r *http.Request, init ...InitState) (ClerkProps, error) {
 	if err != nil {
 		return ClerkProps{}, err
 	}
-	state := a.jsonMap()
 	var in InitState
 	for _, i := range init {
 		if i.User != nil {
@@ -79,21 +78,27 @@ func BuildClerkProps(r *http.Request, init ...InitState) (ClerkProps, error) {
 			in.Organization = i.Organization
 		}
 	}
-	for key, v := range map[string]any{"user": in.User, "session": in.Session, "organization": in.Organization} {
-		if isNil(v) {
-			continue
-		}
-		clean, err := stripPrivate(v)
-		if err != nil {
-			return ClerkProps{}, fmt.Errorf("auth: BuildClerkProps: %s: %w", key, err)
-		}
-		state[key] = clean
-	}
-	b, err := json.Marshal(state)
+	state, err := a.MarshalJSON()
 	if err != nil {
 		return ClerkProps{}, fmt.Errorf("auth: BuildClerkProps: %w", err)
 	}
-	return ClerkProps{state: b, auth: a, user: in.User}, nil
+	// The resources join the auth state's object: each is valid JSON from
+	// json.Marshal, so the object is spliced rather than encoded again.
+	for _, r := range []struct {
+		key string
+		v   any
+	}{{"organization", in.Organization}, {"session", in.Session}, {"user", in.User}} {
+		if isNil(r.v) {
+			continue
+		}
+		clean, err := stripPrivate(r.v)
+		if err != nil {
+			return ClerkProps{}, fmt.Errorf("auth: BuildClerkProps: %s: %w", r.key, err)
+		}
+		state = append(state[:len(state)-1], `,"`+r.key+`":`...)
+		state = append(append(state, clean...), '}')
+	}
+	return ClerkProps{state: state, auth: a, user: in.User}, nil
 }
 
 func isNil(v any) bool {
@@ -108,13 +113,26 @@ func isNil(v any) bool {
 	return false
 }
 
-// stripPrivate round-trips v through JSON and deletes every
-// private_metadata (or privateMetadata) key at any depth. Clerk's own
-// buildClerkProps strips only the top level and leaked the rest.
-func stripPrivate(v any) (any, error) {
+// stripPrivate encodes v without any private_metadata (or privateMetadata)
+// key at any depth. Clerk's own buildClerkProps strips only the top level
+// and leaked the rest.
+//
+// The backend user's own private metadata is dropped before encoding.
+// Then, when the encoding holds neither key nor any escape (through which
+// a key could be spelt differently), it is used as it is; otherwise it is
+// decoded, scrubbed and encoded again.
+func stripPrivate(v any) ([]byte, error) {
+	if u, ok := v.(*User); ok {
+		cp := *u
+		cp.PrivateMetadata = nil // omitempty: the key is left out
+		v = &cp
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
+	}
+	if !bytes.Contains(b, []byte(`\`)) && !bytes.Contains(b, []byte(`"private_metadata"`)) && !bytes.Contains(b, []byte(`"privateMetadata"`)) {
+		return b, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -122,7 +140,7 @@ func stripPrivate(v any) (any, error) {
 	if err := dec.Decode(&generic); err != nil {
 		return nil, err
 	}
-	return scrub(generic), nil
+	return json.Marshal(scrub(generic))
 }
 
 func scrub(v any) any {

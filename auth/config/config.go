@@ -58,6 +58,10 @@ type Config struct {
 	// sent, from MailFrom. Unset in development: mail goes to the
 	// in-process mailbox at /dev/mailbox.
 	SMTPURL, MailFrom string
+	// LoadTestRoutes mounts the unprotected baselines of `gatehouse
+	// loadtest` (GATEHOUSE_LOADTEST_ROUTES=1, which only that command
+	// sets). Development only.
+	LoadTestRoutes bool
 }
 
 // VerifyOnly reports whether the process only verifies session tokens
@@ -209,6 +213,16 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.SMTPURL = get("SMTP_URL", "")
 	c.MailFrom = get("MAIL_FROM", "Gatehouse <no-reply@"+hostOf(c.AppURL)+">")
+	switch get("GATEHOUSE_LOADTEST_ROUTES", "") {
+	case "":
+	case "1":
+		if c.Production {
+			return nil, &Error{Msg: "config: GATEHOUSE_LOADTEST_ROUTES is for `gatehouse loadtest` in development; unset it in production"}
+		}
+		c.LoadTestRoutes = true
+	default:
+		return nil, &Error{Msg: "config: GATEHOUSE_LOADTEST_ROUTES must be 1 or unset"}
+	}
 	return c, nil
 }
 

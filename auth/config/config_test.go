@@ -49,6 +49,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"SessionTokenTTL", c.SessionTokenTTL, 60 * time.Second},
 		{"AuthorizedParties", strings.Join(c.AuthorizedParties, ","), "http://localhost:3000"},
 		{"EncryptionKey length", len(c.EncryptionKey), 32},
+		{"LoadTestRoutes", c.LoadTestRoutes, false},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
@@ -88,6 +89,7 @@ func TestLoadDerived(t *testing.T) {
 		{"admin emails lower-cased", map[string]string{"ADMIN_EMAILS": "Root@Example.com,ops@example.com"}, func(c *Config) (any, any) {
 			return strings.Join(c.AdminEmails, ","), "root@example.com,ops@example.com"
 		}},
+		{"load-test routes in development", map[string]string{"GATEHOUSE_LOADTEST_ROUTES": "1"}, func(c *Config) (any, any) { return c.LoadTestRoutes, true }},
 		{"production with https and a live key", map[string]string{"APP_ENV": "production", "APP_URL": "https://app.example.com", "CLERK_SECRET_KEY": testLiveSecret}, func(c *Config) (any, any) {
 			return c.Production, true
 		}},
@@ -129,6 +131,8 @@ func TestLoadErrors(t *testing.T) {
 		{"organizations required not a boolean", map[string]string{"CLERK_ORGANIZATIONS_REQUIRED": "yes"}, []string{"CLERK_ORGANIZATIONS_REQUIRED"}},
 		{"admin id not a user id", map[string]string{"ADMIN_USER_IDS": "alice"}, []string{"ADMIN_USER_IDS"}},
 		{"admin email not an address", map[string]string{"ADMIN_EMAILS": "alice"}, []string{"ADMIN_EMAILS"}},
+		{"load-test routes in production", map[string]string{"APP_ENV": "production", "APP_URL": "https://app.example.com", "CLERK_SECRET_KEY": testLiveSecret, "GATEHOUSE_LOADTEST_ROUTES": "1"}, []string{"GATEHOUSE_LOADTEST_ROUTES"}},
+		{"load-test routes not 1", map[string]string{"GATEHOUSE_LOADTEST_ROUTES": "yes"}, []string{"GATEHOUSE_LOADTEST_ROUTES"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Load(env(tc.over))

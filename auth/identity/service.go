@@ -345,6 +345,11 @@ func (s *Service) liveSession(ctx context.Context, id string) (*store.Session, e
 	if err != nil {
 		return nil, fmt.Errorf("identity: load session: %w", err)
 	}
+	return s.checkLive(ctx, sess)
+}
+
+// checkLive is liveSession for a session already loaded.
+func (s *Service) checkLive(ctx context.Context, sess *store.Session) (*store.Session, error) {
 	if sess.Status != store.SessionActive && sess.Status != store.SessionPending {
 		return nil, ErrSignedOut
 	}
@@ -386,6 +391,11 @@ func (s *Service) refresh(ctx context.Context, sid, origin string) (*Refreshed, 
 	if err != nil {
 		return nil, err
 	}
+	return s.refreshLive(ctx, sess, origin)
+}
+
+// refreshLive mints a token for sess, which checkLive has passed.
+func (s *Service) refreshLive(ctx context.Context, sess *store.Session, origin string) (*Refreshed, error) {
 	tok, claims, err := s.mint(ctx, sess, origin)
 	if err != nil {
 		return nil, err
@@ -403,10 +413,15 @@ func (s *Service) refresh(ctx context.Context, sid, origin string) (*Refreshed, 
 // TokenForClientSession mints a token for session sid, which must belong
 // to the browser holding clientCookie (the frontend API's tokens route).
 func (s *Service) TokenForClientSession(ctx context.Context, clientCookie, sid, origin string) (*Refreshed, error) {
-	if _, err := s.clientSession(ctx, clientCookie, sid); err != nil {
+	sess, err := s.clientSession(ctx, clientCookie, sid)
+	if err != nil {
 		return nil, err
 	}
-	return s.refresh(ctx, sid, origin)
+	// The session was just read; checking it again needs no second read.
+	if sess, err = s.checkLive(ctx, sess); err != nil {
+		return nil, err
+	}
+	return s.refreshLive(ctx, sess, origin)
 }
 
 // MintSessionToken mints a fresh token for a live session (the server-side

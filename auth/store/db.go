@@ -34,7 +34,7 @@ var migrations embed.FS
 // are locked with SELECT … FOR UPDATE.
 type DB struct {
 	write     *sql.DB
-	read      *sql.DB
+	read      *readPool
 	dialect   goose.Dialect
 	forUpdate string // " FOR UPDATE" on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers
 }
@@ -85,7 +85,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	db := &DB{write: write, read: read, dialect: goose.DialectSQLite3}
+	db := &DB{write: write, read: newReadPool(read, true), dialect: goose.DialectSQLite3}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -101,7 +101,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	pool.SetMaxOpenConns(20)
 	pool.SetMaxIdleConns(10)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{write: pool, read: pool, dialect: goose.DialectPostgres, forUpdate: " FOR UPDATE"}
+	db := &DB{write: pool, read: newReadPool(pool, false), dialect: goose.DialectPostgres, forUpdate: " FOR UPDATE"}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -139,7 +139,7 @@ func (db *DB) migrations() (*goose.Provider, error) {
 
 // Close closes the pools.
 func (db *DB) Close() error {
-	if db.read == db.write {
+	if db.read.DB == db.write {
 		return db.write.Close()
 	}
 	return errors.Join(db.read.Close(), db.write.Close())

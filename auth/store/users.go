@@ -16,23 +16,62 @@ const userColumns = `id, first_name, last_name, password_hash, public_metadata, 
 
 type rowScanner interface{ Scan(...any) error }
 
+// userRow is a user row being scanned.
+type userRow struct {
+	u                 User
+	pub, priv, unsafe string
+	banned            int
+}
+
+// dests are the scan destinations of userColumns.
+func (r *userRow) dests() []any {
+	u := &r.u
+	return []any{&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &r.pub, &r.priv, &r.unsafe,
+		&r.banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt}
+}
+
+func (r *userRow) user() *User {
+	u := r.u
+	u.PublicMetadata, u.PrivateMetadata, u.UnsafeMetadata = []byte(r.pub), []byte(r.priv), []byte(r.unsafe)
+	u.Banned = r.banned != 0
+	return &u
+}
+
 func scanUser(row rowScanner) (*User, error) {
-	var u User
-	var pub, priv, unsafe string
-	var banned int
-	err := row.Scan(&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &pub, &priv, &unsafe,
-		&banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt)
-	if err != nil {
+	var r userRow
+	if err := row.Scan(r.dests()...); err != nil {
 		return nil, err
 	}
-	u.PublicMetadata, u.PrivateMetadata, u.UnsafeMetadata = []byte(pub), []byte(priv), []byte(unsafe)
-	u.Banned = banned != 0
-	return &u, nil
+	return r.user(), nil
+}
+
+// emailRow is an email_addresses row being scanned; the columns are
+// nullable for the outer join of userWithEmails.
+type emailRow struct {
+	id, email                           sql.NullString
+	primary, verified, created, updated sql.NullInt64
+}
+
+func (r *emailRow) dests() []any {
+	return []any{&r.id, &r.email, &r.primary, &r.verified, &r.created, &r.updated}
+}
+
+// addTo appends the address to u's (nothing for the NULL row of a user
+// without addresses).
+func (r *emailRow) addTo(u *User) {
+	if !r.id.Valid {
+		return
+	}
+	u.EmailAddresses = append(u.EmailAddresses, EmailAddress{ID: r.id.String, UserID: u.ID, Email: r.email.String,
+		Verified: r.verified.Int64 != 0, CreatedAt: r.created.Int64, UpdatedAt: r.updated.Int64})
+	if r.primary.Int64 != 0 {
+		u.PrimaryEmailAddressID = r.id.String
+	}
 }
 
 // loadEmails fills u's email addresses from q (a pool or a transaction).
 func loadEmails(ctx context.Context, q queryer, u *User) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, user_id, email, is_primary, verified, created_at, updated_at
+	rows, err := q.QueryContext(ctx, `SELECT id, email, is_primary, verified, created_at, updated_at
 		FROM email_addresses WHERE user_id = $1 ORDER BY created_at, id`, u.ID)
 	if err != nil {
 		return fmt.Errorf("store: load email addresses: %w", err)
@@ -40,18 +79,47 @@ func loadEmails(ctx context.Context, q queryer, u *User) error {
 	defer rows.Close()
 	u.EmailAddresses = u.EmailAddresses[:0]
 	for rows.Next() {
-		var e EmailAddress
-		var primary, verified int
-		if err := rows.Scan(&e.ID, &e.UserID, &e.Email, &primary, &verified, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		var e emailRow
+		if err := rows.Scan(e.dests()...); err != nil {
 			return fmt.Errorf("store: scan email address: %w", err)
 		}
-		e.Verified = verified != 0
-		if primary != 0 {
-			u.PrimaryEmailAddressID = e.ID
-		}
-		u.EmailAddresses = append(u.EmailAddresses, e)
+		e.addTo(u)
 	}
 	return rows.Err()
+}
+
+// userWithEmails reads a user and its addresses in one statement: reads
+// of a user are on the hot paths (page loaders, token refresh, sign-in).
+var userWithEmails = `SELECT u.` + strings.ReplaceAll(userColumns, ", ", ", u.") + `,
+	e.id, e.email, e.is_primary, e.verified, e.created_at, e.updated_at
+	FROM users u LEFT JOIN email_addresses e ON e.user_id = u.id
+	WHERE u.id = $1 ORDER BY e.created_at, e.id`
+
+func getUserWithEmails(ctx context.Context, q queryer, id string) (*User, error) {
+	rows, err := q.QueryContext(ctx, userWithEmails, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: get user: %w", err)
+	}
+	defer rows.Close()
+	var u *User
+	for rows.Next() {
+		var ur userRow
+		var e emailRow
+		if err := rows.Scan(append(ur.dests(), e.dests()...)...); err != nil {
+			return nil, fmt.Errorf("store: get user: %w", err)
+		}
+		if u == nil {
+			u = ur.user()
+		}
+		e.addTo(u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: get user: %w", err)
+	}
+	if u == nil {
+		return nil, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
+	}
+	return u, nil
 }
 
 type queryer interface {
@@ -98,8 +166,12 @@ func getUser(ctx context.Context, q queryer, id string) (*User, error) {
 }
 
 // getUserLocked reads a user; lock is appended to the query (" FOR UPDATE"
-// inside a PostgreSQL transaction that is about to change the row).
+// inside a PostgreSQL transaction that is about to change the row, where
+// the outer join of getUserWithEmails may not be locked).
 func getUserLocked(ctx context.Context, q queryer, id, lock string) (*User, error) {
+	if lock == "" {
+		return getUserWithEmails(ctx, q, id)
+	}
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
