@@ -112,17 +112,11 @@ func (p *OrgPages) signedIn(w http.ResponseWriter, r *http.Request, allowPending
 
 // userOrgs returns the organizations userID belongs to, for switching.
 func (p *OrgPages) userOrgs(ctx context.Context, userID string) ([]components.OrgOption, error) {
-	list, _, err := p.orgs.UserMemberships(ctx, identity.AsUser(userID), userID, identity.ListInput{Limit: 100})
+	list, err := p.orgs.UserOrganizations(ctx, identity.AsUser(userID), userID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]components.OrgOption, 0, len(list))
-	for _, m := range list {
-		if m.Organization != nil {
-			out = append(out, components.OrgOption{ID: m.OrganizationID, Name: m.Organization.Name, Slug: m.Organization.Slug, Role: m.Role})
-		}
-	}
-	return out, nil
+	return orgOptions(list), nil
 }
 
 // renderManage loads and renders /org with status, keeping the notice,

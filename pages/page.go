@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
@@ -173,16 +174,11 @@ func (s *Site) chrome(r *http.Request, lp *components.LayoutProps) {
 		lp.User = lookup(a.UserID)
 	}
 	if s.Orgs != nil {
-		list, _, err := s.Orgs.UserMemberships(ctx, identity.AsUser(a.UserID), a.UserID, identity.ListInput{Limit: 100})
+		list, err := s.Orgs.UserOrganizations(ctx, identity.AsUser(a.UserID), a.UserID)
 		if err != nil {
 			s.Log.ErrorContext(ctx, "organization switcher unavailable", "err", err)
 		} else {
-			lp.Orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account"}
-			for _, m := range list {
-				if m.Organization != nil {
-					lp.Orgs.Options = append(lp.Orgs.Options, components.OrgOption{ID: m.OrganizationID, Name: m.Organization.Name, Slug: m.Organization.Slug, Role: m.Role})
-				}
-			}
+			lp.Orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account", Options: orgOptions(list)}
 		}
 	}
 	if a.Actor != nil {
@@ -264,4 +260,13 @@ func formError(site *Site, w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	site.serverError(w, r, "form", err)
+}
+
+// orgOptions turns a user's organizations into switcher entries.
+func orgOptions(list []store.UserOrganization) []components.OrgOption {
+	out := make([]components.OrgOption, len(list))
+	for i, o := range list {
+		out[i] = components.OrgOption{ID: o.ID, Name: o.Name, Slug: o.Slug, Role: o.Role}
+	}
+	return out
 }

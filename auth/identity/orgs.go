@@ -560,6 +560,16 @@ func (o *Orgs) UserMemberships(ctx context.Context, c Caller, userID string, pag
 	return list, total, nil
 }
 
+// UserOrganizations lists the organizations userID belongs to, with the
+// role in each (at most 100): what an organization switcher offers. Only
+// the user themself or the instance may ask.
+func (o *Orgs) UserOrganizations(ctx context.Context, c Caller, userID string) ([]store.UserOrganization, error) {
+	if !c.instance && (c.userID == "" || c.userID != userID) {
+		return nil, errNotAllowed()
+	}
+	return o.st.UserOrganizations(ctx, userID, 100)
+}
+
 // Membership returns userID's membership of orgID, or a not-found error.
 // It reads the store, so it is the current role, not the token's.
 func (o *Orgs) Membership(ctx context.Context, orgID, userID string) (*store.Membership, error) {

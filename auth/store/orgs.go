@@ -438,6 +438,33 @@ func getMembership(ctx context.Context, q queryer, orgID, userID string) (*Membe
 	return m, nil
 }
 
+// UserOrganization is one organization of a user, with the user's role.
+type UserOrganization struct {
+	ID, Name, Slug, Role string
+}
+
+// UserOrganizations lists userID's organizations and roles, oldest
+// membership first. Unlike ListMemberships it counts nothing and joins no
+// user, since it runs on every signed-in page.
+func (db *DB) UserOrganizations(ctx context.Context, userID string, limit int) ([]UserOrganization, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT o.id, o.name, o.slug, m.role FROM organization_memberships m
+		JOIN organizations o ON o.id = m.organization_id WHERE m.user_id = $1 ORDER BY m.created_at, m.id LIMIT $2`,
+		userID, pageLimit(limit, 100))
+	if err != nil {
+		return nil, fmt.Errorf("store: user organizations: %w", err)
+	}
+	defer rows.Close()
+	var out []UserOrganization
+	for rows.Next() {
+		var o UserOrganization
+		if err := rows.Scan(&o.ID, &o.Name, &o.Slug, &o.Role); err != nil {
+			return nil, fmt.Errorf("store: scan user organization: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 // ListMemberships returns one page of memberships, oldest first, and how
 // many match in all.
 func (db *DB) ListMemberships(ctx context.Context, f MembershipFilter) ([]*Membership, int, error) {

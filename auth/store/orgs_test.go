@@ -425,3 +425,27 @@ func TestActorTokens(t *testing.T) {
 		})
 	}
 }
+
+func TestUserOrganizations(t *testing.T) {
+	for name, db := range openDialects(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			alice := createUser(t, db, "alice@example.com")
+			bob := createUser(t, db, "bob@example.com")
+			acme := newOrg(t, db, "Acme Inc", "acme", alice.ID)
+			beta := newOrg(t, db, "Beta", "beta", bob.ID)
+			addMember(t, db, beta.ID, alice.ID, "org:member")
+			got, err := db.UserOrganizations(ctx, alice.ID, 10)
+			want := []store.UserOrganization{{acme.ID, "Acme Inc", "acme", "org:admin"}, {beta.ID, "Beta", "beta", "org:member"}}
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("UserOrganizations(alice): got %v, %v; want %v", got, err, want)
+			}
+			if got, err := db.UserOrganizations(ctx, alice.ID, 1); err != nil || len(got) != 1 || got[0].ID != acme.ID {
+				t.Errorf("UserOrganizations(alice, limit 1): got %v, %v; want acme only", got, err)
+			}
+			if got, err := db.UserOrganizations(ctx, "user_nobody", 10); err != nil || len(got) != 0 {
+				t.Errorf("UserOrganizations(unknown): got %v, %v; want none", got, err)
+			}
+		})
+	}
+}

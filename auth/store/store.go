@@ -223,6 +223,10 @@ type Store interface {
 
 	GetMembership(ctx context.Context, orgID, userID string) (*Membership, error)
 	ListMemberships(ctx context.Context, f MembershipFilter) ([]*Membership, int, error)
+	// UserOrganizations lists the organizations userID belongs to with
+	// the role in each, oldest membership first, at most limit: what an
+	// organization switcher shows, in one light query.
+	UserOrganizations(ctx context.Context, userID string, limit int) ([]UserOrganization, error)
 	CreateMembership(ctx context.Context, orgID, userID, role string, g Guard) (*Membership, error)
 	UpdateMembershipRole(ctx context.Context, orgID, userID, role string, g Guard) (*Membership, error)
 	DeleteMembership(ctx context.Context, orgID, userID string, g Guard) (*Membership, error)
