@@ -306,11 +306,12 @@ func (r *report) writeMarkdown(w io.Writer) {
 	if len(m.samples) > 0 {
 		start := rssAt(m.samples, m.sustain/10)
 		end := m.samples[len(m.samples)-1]
-		maxRSS := slices.MaxFunc(m.samples, func(a, b rssSample) int { return int(a.rss - b.rss) })
+		byRSS := func(a, b rssSample) int { return int(a.rss - b.rss) }
+		minRSS, maxRSS := slices.MinFunc(m.samples, byRSS), slices.MaxFunc(m.samples, byRSS)
 		p("- sustained load with **%s distinct signed-in sessions** for %s (%s req/s, %d errors, %d inline refreshes): "+
-			"**RSS %s at %s → %s at the end** (max %s)\n",
+			"**RSS %s at %s → %s at the end** (samples every second: min %s, max %s)\n",
 			groupThousands(int64(m.sessions)), m.sustain.Round(time.Second), fmtRate(m.sustained.rate()), m.sustained.errors,
-			m.sustained.cookies, mib(start.rss), start.at.Round(time.Second), mib(end.rss), mib(maxRSS.rss))
+			m.sustained.cookies, mib(start.rss), start.at.Round(time.Second), mib(end.rss), mib(minRSS.rss), mib(maxRSS.rss))
 		p("- the sessions were created by %s sign-ups at %s/s\n\n", groupThousands(int64(m.sessionSignUp.ops)), fmtRate(m.sessionSignUp.rate()))
 		p("| time | RSS | req/s since the previous row |\n|---:|---:|---:|\n")
 		prev := rssSample{}

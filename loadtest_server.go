@@ -227,7 +227,7 @@ func (s *loadServer) profile(ctx context.Context, w window, file string) <-chan 
 	go func() {
 		defer close(done)
 		sleepUntil(ctx, w.warmEnd)
-		secs := max(int(w.end.Sub(w.warmEnd).Round(time.Second)/time.Second), 1)
+		secs := min(max(int(w.end.Sub(w.warmEnd).Round(time.Second)/time.Second), 1), maxProfile)
 		res, err := s.http.Get(fmt.Sprintf("%s/__bench/pprof/cpu?seconds=%d", s.origin, secs))
 		if err != nil {
 			return
