@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
@@ -66,7 +65,7 @@ func openTemplates(ctx context.Context) (*store.DB, *auth.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return st, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0), auth.WithEncryptionKey(cfg.EncryptionKey)), nil
+	return st, commandClient(cfg, st, nil), nil
 }
 
 func cmdJWTTemplatesCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

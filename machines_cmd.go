@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
@@ -57,7 +56,7 @@ func withClient(ctx context.Context, fn func(*auth.Client) error) error {
 		return err
 	}
 	defer st.Close()
-	return fn(auth.NewClient(st, password.NewHasher(password.DefaultParams, 0)))
+	return fn(commandClient(cfg, st, nil))
 }
 
 // idList is a repeatable flag of ids, also accepting comma-separated ones.

@@ -206,7 +206,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	seeded, err := seed(ctx, auth.NewClient(st, password.NewHasher(password.DefaultParams, 0), auth.WithEncryptionKey(cfg.EncryptionKey)), stdout)
+	seeded, err := seed(ctx, commandClient(cfg, st, nil), stdout)
 	if err != nil {
 		return err
 	}
@@ -284,9 +284,8 @@ func cmdImpersonate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	actors := identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: newLogger(cfg, stderr)})
 	actor, _ := json.Marshal(map[string]string{"sub": a.ID})
-	tok, err := auth.NewClient(st, nil, auth.WithActorTokens(actors)).ActorTokens.Create(ctx, auth.CreateActorTokenParams{UserID: u.ID, Actor: actor})
+	tok, err := commandClient(cfg, st, newLogger(cfg, stderr)).ActorTokens.Create(ctx, auth.CreateActorTokenParams{UserID: u.ID, Actor: actor})
 	if err != nil {
 		return err
 	}
@@ -468,9 +467,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		st.Close()
 		return nil, err
 	}
-	// The organization roles and their permissions, defined in one place:
-	// change them here (roles.New) to add roles or permissions.
-	orgRoles := roles.Default()
+	orgRoles := instanceRoles()
 	idsvc := identity.New(identity.Config{
 		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
 		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
@@ -576,6 +573,23 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	})
 	stopKeys := watchKeys(keys, cfg.SessionTokenTTL, log)
 	return &app{handler: r, store: st, client: client, ids: idsvc, orgs: orgs, actors: actorTokens, keys: keys, stop: stopKeys}, nil
+}
+
+// instanceRoles are the organization roles and their permissions, defined
+// in one place for the server and the commands: change them here
+// (roles.New) to add roles or permissions.
+func instanceRoles() *roles.Set { return roles.Default() }
+
+// commandClient is the backend client of the command-line subcommands,
+// with the same roles, links (APP_URL) and key encryption as the server's.
+func commandClient(cfg *config.Config, st store.Store, log *slog.Logger) *auth.Client {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return auth.NewClient(st, password.NewHasher(password.DefaultParams, 0),
+		auth.WithOrgs(identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: instanceRoles(), Log: log})),
+		auth.WithActorTokens(identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: log})),
+		auth.WithEncryptionKey(cfg.EncryptionKey))
 }
 
 // refusal answers e in the language of the surface that was asked: Clerk's

@@ -214,17 +214,25 @@ func (f *FrontendAPI) signUp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) token(w http.ResponseWriter, r *http.Request) {
+	if res := f.refreshSession(w, r); res != nil {
+		WriteJSON(w, http.StatusOK, map[string]string{"object": "token", "jwt": res.Token})
+	}
+}
+
+// refreshSession mints a session token for the {sid} session of this
+// browser and sets it, or answers the request itself and returns nil.
+func (f *FrontendAPI) refreshSession(w http.ResponseWriter, r *http.Request) *Refreshed {
 	res, err := f.svc.TokenForClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"), r.Header.Get("Origin"))
 	if errors.Is(err, ErrSignedOut) {
 		f.signedOut(w)
-		return
+		return nil
 	}
 	if err != nil {
 		f.fail(w, r, err)
-		return
+		return nil
 	}
 	f.svc.cookies.SetSession(w, res.Token)
-	WriteJSON(w, http.StatusOK, map[string]string{"object": "token", "jwt": res.Token})
+	return res
 }
 
 // touch records activity on the session and, when the body names

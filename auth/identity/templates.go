@@ -82,16 +82,10 @@ func (s *Service) mintTemplate(ctx context.Context, sess *store.Session, c *toke
 // session token is refreshed on the way (its claims carry the active
 // organization the template's org shortcodes read).
 func (f *FrontendAPI) templateToken(w http.ResponseWriter, r *http.Request) {
-	res, err := f.svc.TokenForClientSession(r.Context(), ClientCookieValue(r), r.PathValue("sid"), r.Header.Get("Origin"))
-	if errors.Is(err, ErrSignedOut) {
-		f.signedOut(w)
+	res := f.refreshSession(w, r)
+	if res == nil {
 		return
 	}
-	if err != nil {
-		f.fail(w, r, err)
-		return
-	}
-	f.svc.cookies.SetSession(w, res.Token)
 	tok, err := f.svc.mintTemplate(r.Context(), res.Session, res.Claims, r.PathValue("template"))
 	switch {
 	case errors.Is(err, ErrTemplateNotFound):
