@@ -3,7 +3,7 @@ package api
 import (
 	"errors"
 
-	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/internal/appdata"
 )
 
-func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, appdata.ErrNotFound) }

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/internal/appdata"
 )
 
 // signedIn returns the auth state of a signed-in request, or ErrUnauthorized.
@@ -89,8 +89,8 @@ func User(w http.ResponseWriter, r *http.Request) error {
 
 // ItemStore is what the items routes need of the store.
 type ItemStore interface {
-	ListItems(ctx context.Context, userID string) ([]store.Item, error)
-	CreateItem(ctx context.Context, userID, name string) (*store.Item, error)
+	ListItems(ctx context.Context, userID string) ([]appdata.Item, error)
+	CreateItem(ctx context.Context, userID, name string) (*appdata.Item, error)
 	DeleteItem(ctx context.Context, userID, id string) error
 }
 

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
@@ -78,18 +79,12 @@ type Auth struct {
 	Claims map[string]any
 
 	tok    string
-	minter Minter
+	minter *identity.Service // nil in verify-only mode
 	debug  debugInfo
 }
 
 type debugInfo struct {
 	status, reason, secretKey string
-}
-
-// Minter mints a fresh session token for a live session; the identity
-// service implements it. It is absent in verify-only deployments.
-type Minter interface {
-	MintSessionToken(ctx context.Context, sessionID, azp string) (string, error)
 }
 
 func signedOut(tt TokenType) *Auth { return &Auth{TokenType: tt} }

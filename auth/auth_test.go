@@ -23,6 +23,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
+
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
@@ -146,18 +149,6 @@ func (c *countingStore) InsertSigningKey(ctx context.Context, k store.SigningKey
 	c.n.Add(1)
 	return c.Store.InsertSigningKey(ctx, k)
 }
-func (c *countingStore) ListItems(ctx context.Context, userID string) ([]store.Item, error) {
-	c.n.Add(1)
-	return c.Store.ListItems(ctx, userID)
-}
-func (c *countingStore) CreateItem(ctx context.Context, userID, name string) (*store.Item, error) {
-	c.n.Add(1)
-	return c.Store.CreateItem(ctx, userID, name)
-}
-func (c *countingStore) DeleteItem(ctx context.Context, userID, id string) error {
-	c.n.Add(1)
-	return c.Store.DeleteItem(ctx, userID, id)
-}
 
 // stack is the real auth stack over a temporary SQLite database, wired as
 // main.go's newApp wires it.
@@ -167,7 +158,7 @@ type stack struct {
 	keys      *token.Keyring
 	ids       *identity.Service
 	verifier  *token.Verifier
-	client    *auth.Client
+	client    *clerkclient.Client
 	redirects *auth.Redirects
 	opts      auth.Options
 }
@@ -208,7 +199,7 @@ func newStackWith(t testing.TB, mod func(*identity.Config)) *stack {
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: appURL, AuthorizedParties: parties, TokenTTL: time.Minute,
 	})
-	client := auth.NewClient(cs, hasher)
+	client := clerkclient.NewClient(cs, hasher)
 	redirects, err := auth.NewRedirects(appURL, parties, "/sign-in")
 	if err != nil {
 		t.Fatalf("NewRedirects: %v", err)
@@ -231,7 +222,7 @@ func (s *stack) signIn(t testing.TB, email string) session {
 	t.Helper()
 	ctx := context.Background()
 	pw := testPassword
-	u, err := s.client.Users.CreateUser(ctx, auth.CreateUserParams{EmailAddress: []string{email}, Password: &pw})
+	u, err := s.client.Users.CreateUser(ctx, clerkclient.CreateUserParams{EmailAddress: []string{email}, Password: &pw})
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
@@ -1055,16 +1046,16 @@ func TestProtect(t *testing.T) {
 	pending := withCookie(identity.SessionCookie, pendingTok)
 	signInLocation := "/sign-in?redirect_url=" + url.QueryEscape(appURL+"/dashboard?tab=1")
 
-	forbiddenPage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	forbiddenPage := func(w http.ResponseWriter, r *http.Request, status int) {
 		w.Header().Set("X-Forbidden-Page", "1")
-		w.WriteHeader(http.StatusForbidden)
-	})
+		w.WriteHeader(status)
+	}
 
 	for _, tc := range []struct {
 		name         string
 		req          *http.Request
 		opts         []auth.ProtectOption
-		forbidden    http.Handler
+		forbidden    func(http.ResponseWriter, *http.Request, int)
 		wantStatus   int
 		wantLocation string
 		wantBody     string // exact JSON body when set
@@ -1091,7 +1082,7 @@ func TestProtect(t *testing.T) {
 		for _, mode := range []string{"Protect", "Require"} {
 			t.Run(tc.name+"/"+mode, func(t *testing.T) {
 				opts := s.opts
-				opts.Forbidden = tc.forbidden
+				opts.Refusals = auth.Refusals{Page: tc.forbidden}
 				called := false
 				next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					called = true
@@ -1253,16 +1244,16 @@ func TestBackendClient(t *testing.T) {
 		}
 	})
 	t.Run("CreateUser duplicate email", func(t *testing.T) {
-		if _, err := s.client.Users.CreateUser(ctx, auth.CreateUserParams{EmailAddress: []string{"dup@example.com"}}); err != nil {
+		if _, err := s.client.Users.CreateUser(ctx, clerkclient.CreateUserParams{EmailAddress: []string{"dup@example.com"}}); err != nil {
 			t.Fatalf("first CreateUser: %v", err)
 		}
-		_, err := s.client.Users.CreateUser(ctx, auth.CreateUserParams{EmailAddress: []string{" Dup@Example.COM "}})
+		_, err := s.client.Users.CreateUser(ctx, clerkclient.CreateUserParams{EmailAddress: []string{" Dup@Example.COM "}})
 		if status, code := apiCode(t, err); status != http.StatusUnprocessableEntity || code != "form_identifier_exists" {
 			t.Errorf("got %d %q, want 422 form_identifier_exists", status, code)
 		}
 	})
 	t.Run("UpdateUserMetadata deep merge", func(t *testing.T) {
-		u, err := s.client.Users.CreateUser(ctx, auth.CreateUserParams{
+		u, err := s.client.Users.CreateUser(ctx, clerkclient.CreateUserParams{
 			EmailAddress:   []string{"meta@example.com"},
 			PublicMetadata: json.RawMessage(`{"a":1,"nested":{"x":1,"y":2},"list":[1,2],"keep":"k"}`),
 		})
@@ -1327,7 +1318,7 @@ func TestBackendClient(t *testing.T) {
 	t.Run("UpdateUser with password ends sessions", func(t *testing.T) {
 		sess := s.signIn(t, "newpw@example.com")
 		pw := "a brand new passphrase"
-		if _, err := s.client.Users.UpdateUser(ctx, sess.userID, auth.UpdateUserParams{Password: &pw}); err != nil {
+		if _, err := s.client.Users.UpdateUser(ctx, sess.userID, clerkclient.UpdateUserParams{Password: &pw}); err != nil {
 			t.Fatalf("UpdateUser: %v", err)
 		}
 		if err := refreshErr(t, sess); !errors.Is(err, identity.ErrSignedOut) {
@@ -1343,7 +1334,7 @@ func TestBackendClient(t *testing.T) {
 	t.Run("UpdateUser without password keeps sessions", func(t *testing.T) {
 		sess := s.signIn(t, "rename@example.com")
 		name := "Renamed"
-		if _, err := s.client.Users.UpdateUser(ctx, sess.userID, auth.UpdateUserParams{FirstName: &name}); err != nil {
+		if _, err := s.client.Users.UpdateUser(ctx, sess.userID, clerkclient.UpdateUserParams{FirstName: &name}); err != nil {
 			t.Fatalf("UpdateUser: %v", err)
 		}
 		if err := refreshErr(t, sess); err != nil {
@@ -1353,7 +1344,7 @@ func TestBackendClient(t *testing.T) {
 	t.Run("UpdateUser with a common password", func(t *testing.T) {
 		sess := s.signIn(t, "weakpw@example.com")
 		pw := "password123"
-		_, err := s.client.Users.UpdateUser(ctx, sess.userID, auth.UpdateUserParams{Password: &pw})
+		_, err := s.client.Users.UpdateUser(ctx, sess.userID, clerkclient.UpdateUserParams{Password: &pw})
 		if _, code := apiCode(t, err); code != "form_password_pwned" {
 			t.Errorf("got %q, want form_password_pwned", code)
 		}
@@ -1383,7 +1374,7 @@ func TestBackendClient(t *testing.T) {
 		}
 	})
 	t.Run("ClerkClient from the request", func(t *testing.T) {
-		var got *auth.Client
+		var got *clerkclient.Client
 		serve(s.opts, newReq("/"), func(w http.ResponseWriter, r *http.Request) { got = auth.ClerkClient(r.Context()) })
 		if got != s.client {
 			t.Errorf("got %p, want the configured client %p", got, s.client)

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+
+	"github.com/gatehouse-dev/gatehouse/auth/httpapi"
 )
 
 // bapiCall sends one request to the backend API and returns the status
@@ -54,7 +56,7 @@ func errCode(m map[string]any) string {
 func TestBackendAPI(t *testing.T) {
 	s := newStack(t)
 	m := s.machines(t)
-	h := http.StripPrefix("/v1", auth.NewBackendAPI(s.client, testSecretKey, slog.New(slog.DiscardHandler)))
+	h := http.StripPrefix("/v1", httpapi.NewBackendAPI(s.client, testSecretKey, slog.New(slog.DiscardHandler)))
 	const js = "application/json"
 	worker, billing := m.worker.SecretKey, m.billing.SecretKey
 
@@ -139,7 +141,7 @@ func TestBackendAPI(t *testing.T) {
 		})
 	}
 	// The refusals created nothing.
-	got, err := s.client.M2MTokens.List(t.Context(), auth.M2MTokenListParams{Subject: m.worker.ID, Revoked: true})
+	got, err := s.client.M2MTokens.List(t.Context(), clerkclient.M2MTokenListParams{Subject: m.worker.ID, Revoked: true})
 	if err != nil || got.TotalCount != 2 {
 		t.Errorf("tokens after the refusals: got %d, %v; want the 2 created", got.TotalCount, err)
 	}
@@ -150,7 +152,7 @@ func TestBackendAPI(t *testing.T) {
 func FuzzBackendAPIBody(f *testing.F) {
 	s := newStack(f)
 	m := s.machines(f)
-	h := http.StripPrefix("/v1", auth.NewBackendAPI(s.client, testSecretKey, slog.New(slog.DiscardHandler)))
+	h := http.StripPrefix("/v1", httpapi.NewBackendAPI(s.client, testSecretKey, slog.New(slog.DiscardHandler)))
 	for _, seed := range []string{`{}`, `{"claims":{"a":1},"scopes":[],"seconds_until_expiration":5}`, `{"claims":null}`,
 		`{"scopes":null}`, `{"seconds_until_expiration":1e309}`, `{"token":"mt_x"}`, `[]`, `null`, "\x00", `{"claims":"\ud800"}`} {
 		f.Add(seed)

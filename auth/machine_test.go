@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
+
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
@@ -31,17 +34,17 @@ func (c *countingStore) TouchMachineToken(ctx context.Context, id string, at, in
 
 // machines are two machines of a stack: worker may address billing.
 type machines struct {
-	billing, worker *auth.Machine
+	billing, worker *clerkclient.Machine
 }
 
 func (s *stack) machines(t testing.TB) machines {
 	t.Helper()
 	ctx := context.Background()
-	billing, err := s.client.Machines.Create(ctx, auth.CreateMachineParams{Name: "billing"})
+	billing, err := s.client.Machines.Create(ctx, clerkclient.CreateMachineParams{Name: "billing"})
 	if err != nil {
 		t.Fatalf("create billing: %v", err)
 	}
-	worker, err := s.client.Machines.Create(ctx, auth.CreateMachineParams{Name: "worker", ScopedMachines: []string{billing.ID}})
+	worker, err := s.client.Machines.Create(ctx, clerkclient.CreateMachineParams{Name: "worker", ScopedMachines: []string{billing.ID}})
 	if err != nil {
 		t.Fatalf("create worker: %v", err)
 	}
@@ -49,9 +52,9 @@ func (s *stack) machines(t testing.TB) machines {
 }
 
 // m2mToken mints an M2M token for the worker.
-func (s *stack) m2mToken(t testing.TB, m machines, claims string) *auth.M2MTokenObject {
+func (s *stack) m2mToken(t testing.TB, m machines, claims string) *clerkclient.M2MTokenObject {
 	t.Helper()
-	tok, err := s.client.M2MTokens.Create(context.Background(), auth.CreateM2MTokenParams{
+	tok, err := s.client.M2MTokens.Create(context.Background(), clerkclient.CreateM2MTokenParams{
 		MachineSecretKey: m.worker.SecretKey, Claims: json.RawMessage(claims),
 	})
 	if err != nil {
@@ -94,7 +97,7 @@ func TestAcceptsTokenMatrix(t *testing.T) {
 	m2m := s.m2mToken(t, m, "")
 	key := s.apiKey(t, sess.userID)
 	revoked := s.m2mToken(t, m, "")
-	if _, err := s.client.M2MTokens.Revoke(context.Background(), auth.RevokeM2MTokenParams{ID: revoked.ID}); err != nil {
+	if _, err := s.client.M2MTokens.Revoke(context.Background(), clerkclient.RevokeM2MTokenParams{ID: revoked.ID}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -241,7 +244,7 @@ func TestMachineAuthObjects(t *testing.T) {
 	})
 
 	t.Run("organization API key", func(t *testing.T) {
-		o, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Keyholders", CreatedBy: &sess.userID})
+		o, err := s.client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Keyholders", CreatedBy: &sess.userID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +309,7 @@ func TestMachineTokenLifecycle(t *testing.T) {
 	t.Run("m2m revoked", func(t *testing.T) {
 		tok := s.m2mToken(t, m, "")
 		check(t, tok.Token, true, "")
-		if _, err := s.client.M2MTokens.Revoke(ctx, auth.RevokeM2MTokenParams{ID: tok.ID, RevocationReason: "rotated"}); err != nil {
+		if _, err := s.client.M2MTokens.Revoke(ctx, clerkclient.RevokeM2MTokenParams{ID: tok.ID, RevocationReason: "rotated"}); err != nil {
 			t.Fatal(err)
 		}
 		check(t, tok.Token, false, "token-invalid")
@@ -322,15 +325,15 @@ func TestMachineTokenLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, secret, false, "token-expired")
-		_, err := s.client.M2MTokens.Verify(ctx, auth.VerifyM2MTokenParams{Token: secret})
+		_, err := s.client.M2MTokens.Verify(ctx, clerkclient.VerifyM2MTokenParams{Token: secret})
 		assertAPIError(t, "Verify an expired token", err, 404, "resource_not_found")
 	})
 	t.Run("machine deleted", func(t *testing.T) {
-		extra, err := s.client.Machines.Create(ctx, auth.CreateMachineParams{Name: "temp"})
+		extra, err := s.client.Machines.Create(ctx, clerkclient.CreateMachineParams{Name: "temp"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := s.client.M2MTokens.Create(ctx, auth.CreateM2MTokenParams{MachineSecretKey: extra.SecretKey})
+		tok, err := s.client.M2MTokens.Create(ctx, clerkclient.CreateM2MTokenParams{MachineSecretKey: extra.SecretKey})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +399,7 @@ func TestMachineTokenStoreAccess(t *testing.T) {
 			t.Errorf("%s: got %d store calls, want %d", tc.name, got, tc.want)
 		}
 	}
-	got, err := s.client.M2MTokens.List(context.Background(), auth.M2MTokenListParams{Subject: m.worker.ID})
+	got, err := s.client.M2MTokens.List(context.Background(), clerkclient.M2MTokenListParams{Subject: m.worker.ID})
 	if err != nil || len(got.M2MTokens) != 1 || got.M2MTokens[0].LastUsedAt == nil {
 		t.Fatalf("List: got %+v, %v; want the token with last_used_at set", got, err)
 	}
@@ -423,14 +426,14 @@ func TestMachinesClient(t *testing.T) {
 	if !strings.HasPrefix(m.worker.ID, "mch_") || !strings.HasPrefix(m.worker.SecretKey, "ak_") || len(m.worker.SecretKey) != 46 {
 		t.Errorf("got id %q and a secret of %d characters, want mch_… and ak_ + 43", m.worker.ID, len(m.worker.SecretKey))
 	}
-	if m.worker.DefaultTokenTTL != auth.DefaultMachineTokenTTL || len(m.worker.ScopedMachines) != 1 || m.worker.ScopedMachines[0].ID != m.billing.ID {
+	if m.worker.DefaultTokenTTL != clerkclient.DefaultMachineTokenTTL || len(m.worker.ScopedMachines) != 1 || m.worker.ScopedMachines[0].ID != m.billing.ID {
 		t.Errorf("got %+v, want the default TTL and billing as scope", m.worker)
 	}
 	got, err := s.client.Machines.Get(ctx, m.worker.ID)
 	if err != nil || got.SecretKey != "" || got.Name != "worker" {
 		t.Errorf("Get: got %+v, %v; want the machine without its secret", got, err)
 	}
-	list, err := s.client.Machines.List(ctx, auth.MachineListParams{})
+	list, err := s.client.Machines.List(ctx, clerkclient.MachineListParams{})
 	if err != nil || list.TotalCount != 2 || list.Data[0].SecretKey != "" {
 		t.Errorf("List: got %+v, %v; want 2 machines without secrets", list, err)
 	}
@@ -440,23 +443,23 @@ func TestMachinesClient(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		p      auth.CreateMachineParams
+		p      clerkclient.CreateMachineParams
 		status int
 		code   string
 	}{
-		{"no name", auth.CreateMachineParams{Name: "  "}, 422, "form_param_missing"},
-		{"long name", auth.CreateMachineParams{Name: strings.Repeat("n", 256)}, 422, "form_param_format_invalid"},
-		{"control character", auth.CreateMachineParams{Name: "a\x00b"}, 422, "form_param_format_invalid"},
-		{"negative ttl", auth.CreateMachineParams{Name: "x", DefaultTokenTTL: -1}, 422, "form_param_format_invalid"},
-		{"huge ttl", auth.CreateMachineParams{Name: "x", DefaultTokenTTL: auth.MaxTokenLifetime + 1}, 422, "form_param_format_invalid"},
-		{"malformed scope", auth.CreateMachineParams{Name: "x", ScopedMachines: []string{"user_1"}}, 422, "form_param_format_invalid"},
-		{"unknown scope", auth.CreateMachineParams{Name: "x", ScopedMachines: []string{"mch_missing"}}, 422, "form_param_format_invalid"},
-		{"too many scopes", auth.CreateMachineParams{Name: "x", ScopedMachines: many}, 422, "form_param_format_invalid"},
+		{"no name", clerkclient.CreateMachineParams{Name: "  "}, 422, "form_param_missing"},
+		{"long name", clerkclient.CreateMachineParams{Name: strings.Repeat("n", 256)}, 422, "form_param_format_invalid"},
+		{"control character", clerkclient.CreateMachineParams{Name: "a\x00b"}, 422, "form_param_format_invalid"},
+		{"negative ttl", clerkclient.CreateMachineParams{Name: "x", DefaultTokenTTL: -1}, 422, "form_param_format_invalid"},
+		{"huge ttl", clerkclient.CreateMachineParams{Name: "x", DefaultTokenTTL: clerkclient.MaxTokenLifetime + 1}, 422, "form_param_format_invalid"},
+		{"malformed scope", clerkclient.CreateMachineParams{Name: "x", ScopedMachines: []string{"user_1"}}, 422, "form_param_format_invalid"},
+		{"unknown scope", clerkclient.CreateMachineParams{Name: "x", ScopedMachines: []string{"mch_missing"}}, 422, "form_param_format_invalid"},
+		{"too many scopes", clerkclient.CreateMachineParams{Name: "x", ScopedMachines: many}, 422, "form_param_format_invalid"},
 	} {
 		_, err := s.client.Machines.Create(ctx, tc.p)
 		assertAPIError(t, tc.name, err, tc.status, tc.code)
 	}
-	if list, _ := s.client.Machines.List(ctx, auth.MachineListParams{}); list.TotalCount != 2 {
+	if list, _ := s.client.Machines.List(ctx, clerkclient.MachineListParams{}); list.TotalCount != 2 {
 		t.Errorf("after refused creates: got %d machines, want 2", list.TotalCount)
 	}
 	for _, id := range []string{"mch_missing", "nope", ""} {
@@ -486,10 +489,10 @@ func TestM2MTokensClient(t *testing.T) {
 		t.Errorf("ParseMachineToken(new token): got (%q, %v), want (m2m_token, true)", typ, ok)
 	}
 	if !strings.HasPrefix(tok.ID, "mt_") || len(tok.ID) != 35 || tok.Expiration == nil ||
-		*tok.Expiration-tok.CreatedAt != auth.DefaultMachineTokenTTL*1000 || !slices.Equal(tok.Scopes, []string{m.billing.ID}) {
+		*tok.Expiration-tok.CreatedAt != clerkclient.DefaultMachineTokenTTL*1000 || !slices.Equal(tok.Scopes, []string{m.billing.ID}) {
 		t.Errorf("got %+v, want an mt_ id, the machine's TTL and all its scopes", tok)
 	}
-	scoped, err := s.client.M2MTokens.Create(ctx, auth.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey,
+	scoped, err := s.client.M2MTokens.Create(ctx, clerkclient.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey,
 		Scopes: []string{}, SecondsUntilExpiration: int64p(5)})
 	if err != nil || len(scoped.Scopes) != 0 || *scoped.Expiration-scoped.CreatedAt != 5000 {
 		t.Errorf("explicit empty scopes and 5 s: got %+v, %v", scoped, err)
@@ -497,18 +500,18 @@ func TestM2MTokensClient(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		p      auth.CreateM2MTokenParams
+		p      clerkclient.CreateM2MTokenParams
 		status int
 		code   string
 	}{
-		{"no secret", auth.CreateM2MTokenParams{}, 401, "authentication_invalid"},
-		{"wrong secret", auth.CreateM2MTokenParams{MachineSecretKey: "ak_" + strings.Repeat("A", 43)}, 401, "authentication_invalid"},
-		{"an M2M token as secret", auth.CreateM2MTokenParams{MachineSecretKey: tok.Token}, 401, "authentication_invalid"},
-		{"scope not allowed", auth.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, Scopes: []string{m.worker.ID}}, 422, "form_param_format_invalid"},
-		{"claims not an object", auth.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, Claims: json.RawMessage(`[1]`)}, 422, "form_param_format_invalid"},
-		{"claims too large", auth.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, Claims: json.RawMessage(`{"a":"` + strings.Repeat("x", 5000) + `"}`)}, 422, "form_param_format_invalid"},
-		{"zero lifetime", auth.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, SecondsUntilExpiration: int64p(0)}, 422, "form_param_format_invalid"},
-		{"lifetime too long", auth.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, SecondsUntilExpiration: int64p(auth.MaxTokenLifetime + 1)}, 422, "form_param_format_invalid"},
+		{"no secret", clerkclient.CreateM2MTokenParams{}, 401, "authentication_invalid"},
+		{"wrong secret", clerkclient.CreateM2MTokenParams{MachineSecretKey: "ak_" + strings.Repeat("A", 43)}, 401, "authentication_invalid"},
+		{"an M2M token as secret", clerkclient.CreateM2MTokenParams{MachineSecretKey: tok.Token}, 401, "authentication_invalid"},
+		{"scope not allowed", clerkclient.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, Scopes: []string{m.worker.ID}}, 422, "form_param_format_invalid"},
+		{"claims not an object", clerkclient.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, Claims: json.RawMessage(`[1]`)}, 422, "form_param_format_invalid"},
+		{"claims too large", clerkclient.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, Claims: json.RawMessage(`{"a":"` + strings.Repeat("x", 5000) + `"}`)}, 422, "form_param_format_invalid"},
+		{"zero lifetime", clerkclient.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, SecondsUntilExpiration: int64p(0)}, 422, "form_param_format_invalid"},
+		{"lifetime too long", clerkclient.CreateM2MTokenParams{MachineSecretKey: m.worker.SecretKey, SecondsUntilExpiration: int64p(clerkclient.MaxTokenLifetime + 1)}, 422, "form_param_format_invalid"},
 	} {
 		_, err := s.client.M2MTokens.Create(ctx, tc.p)
 		assertAPIError(t, tc.name, err, tc.status, tc.code)
@@ -516,43 +519,43 @@ func TestM2MTokensClient(t *testing.T) {
 
 	// Verify: any token with no audience; with the billing machine's key,
 	// only tokens scoped to billing.
-	if got, err := s.client.M2MTokens.Verify(ctx, auth.VerifyM2MTokenParams{Token: tok.Token}); err != nil || got.ID != tok.ID || got.Token != "" {
+	if got, err := s.client.M2MTokens.Verify(ctx, clerkclient.VerifyM2MTokenParams{Token: tok.Token}); err != nil || got.ID != tok.ID || got.Token != "" {
 		t.Errorf("Verify: got %+v, %v; want the token without its secret", got, err)
 	}
-	if _, err := s.client.M2MTokens.Verify(ctx, auth.VerifyM2MTokenParams{Token: tok.Token, MachineSecretKey: m.billing.SecretKey}); err != nil {
+	if _, err := s.client.M2MTokens.Verify(ctx, clerkclient.VerifyM2MTokenParams{Token: tok.Token, MachineSecretKey: m.billing.SecretKey}); err != nil {
 		t.Errorf("Verify as billing (in scope): %v", err)
 	}
-	_, err = s.client.M2MTokens.Verify(ctx, auth.VerifyM2MTokenParams{Token: scoped.Token, MachineSecretKey: m.billing.SecretKey})
+	_, err = s.client.M2MTokens.Verify(ctx, clerkclient.VerifyM2MTokenParams{Token: scoped.Token, MachineSecretKey: m.billing.SecretKey})
 	assertAPIError(t, "Verify as billing (out of scope)", err, 404, "resource_not_found")
 	for _, bad := range []string{"", "mt_x", tok.ID, "ak_" + strings.TrimPrefix(tok.Token, "mt_")} {
-		_, err := s.client.M2MTokens.Verify(ctx, auth.VerifyM2MTokenParams{Token: bad})
+		_, err := s.client.M2MTokens.Verify(ctx, clerkclient.VerifyM2MTokenParams{Token: bad})
 		assertAPIError(t, "Verify "+bad, err, 404, "resource_not_found")
 	}
 
 	// List: a machine sees only its own tokens.
-	list, err := s.client.M2MTokens.List(ctx, auth.M2MTokenListParams{Subject: m.worker.ID, MachineSecretKey: m.worker.SecretKey})
+	list, err := s.client.M2MTokens.List(ctx, clerkclient.M2MTokenListParams{Subject: m.worker.ID, MachineSecretKey: m.worker.SecretKey})
 	if err != nil || list.TotalCount != 2 || list.M2MTokens[0].Token != "" {
 		t.Errorf("List own: got %+v, %v; want 2 tokens without secrets", list, err)
 	}
-	_, err = s.client.M2MTokens.List(ctx, auth.M2MTokenListParams{Subject: m.worker.ID, MachineSecretKey: m.billing.SecretKey})
+	_, err = s.client.M2MTokens.List(ctx, clerkclient.M2MTokenListParams{Subject: m.worker.ID, MachineSecretKey: m.billing.SecretKey})
 	assertAPIError(t, "List another machine's", err, 403, "authorization_invalid")
-	_, err = s.client.M2MTokens.List(ctx, auth.M2MTokenListParams{Subject: "user_1"})
+	_, err = s.client.M2MTokens.List(ctx, clerkclient.M2MTokenListParams{Subject: "user_1"})
 	assertAPIError(t, "List a user", err, 422, "form_param_format_invalid")
-	_, err = s.client.M2MTokens.List(ctx, auth.M2MTokenListParams{Subject: m.worker.ID, Limit: 101})
+	_, err = s.client.M2MTokens.List(ctx, clerkclient.M2MTokenListParams{Subject: m.worker.ID, Limit: 101})
 	assertAPIError(t, "List limit 101", err, 422, "form_param_format_invalid")
 
 	// Revoke: a machine revokes only its own tokens.
-	_, err = s.client.M2MTokens.Revoke(ctx, auth.RevokeM2MTokenParams{ID: tok.ID, MachineSecretKey: m.billing.SecretKey})
+	_, err = s.client.M2MTokens.Revoke(ctx, clerkclient.RevokeM2MTokenParams{ID: tok.ID, MachineSecretKey: m.billing.SecretKey})
 	assertAPIError(t, "Revoke by another machine", err, 404, "resource_not_found")
-	_, err = s.client.M2MTokens.Revoke(ctx, auth.RevokeM2MTokenParams{ID: "mt_nope"})
+	_, err = s.client.M2MTokens.Revoke(ctx, clerkclient.RevokeM2MTokenParams{ID: "mt_nope"})
 	assertAPIError(t, "Revoke a malformed id", err, 404, "resource_not_found")
-	_, err = s.client.M2MTokens.Revoke(ctx, auth.RevokeM2MTokenParams{ID: tok.ID, RevocationReason: strings.Repeat("r", 256)})
+	_, err = s.client.M2MTokens.Revoke(ctx, clerkclient.RevokeM2MTokenParams{ID: tok.ID, RevocationReason: strings.Repeat("r", 256)})
 	assertAPIError(t, "Revoke with a long reason", err, 422, "form_param_format_invalid")
-	rev, err := s.client.M2MTokens.Revoke(ctx, auth.RevokeM2MTokenParams{ID: tok.ID, MachineSecretKey: m.worker.SecretKey, RevocationReason: "done"})
+	rev, err := s.client.M2MTokens.Revoke(ctx, clerkclient.RevokeM2MTokenParams{ID: tok.ID, MachineSecretKey: m.worker.SecretKey, RevocationReason: "done"})
 	if err != nil || !rev.Revoked || rev.RevocationReason == nil || *rev.RevocationReason != "done" {
 		t.Fatalf("Revoke own: got %+v, %v; want revoked with reason", rev, err)
 	}
-	_, err = s.client.M2MTokens.Verify(ctx, auth.VerifyM2MTokenParams{Token: tok.Token})
+	_, err = s.client.M2MTokens.Verify(ctx, clerkclient.VerifyM2MTokenParams{Token: tok.Token})
 	assertAPIError(t, "Verify after revoke", err, 404, "resource_not_found")
 }
 

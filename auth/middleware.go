@@ -1,16 +1,15 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+	"github.com/gatehouse-dev/gatehouse/auth/httpapi"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
-	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
@@ -25,35 +24,16 @@ type Options struct {
 	// new ones. Nil in verify-only mode: no refresh, no minting.
 	Identity *identity.Service
 	// Client is the backend client handed to handlers via [ClerkClient].
-	Client *Client
+	Client *clerkclient.Client
+	// Limiter counts SignIn and SignUp attempts per client IP; nil allows
+	// every attempt.
+	Limiter *httpapi.Limiter
 	// Redirects checks redirect_url values and builds sign-in redirects.
 	Redirects *Redirects
-	// Forbidden renders the 403 page for page requests that are signed in
-	// but not allowed. Nil means a plain page.
-	Forbidden http.Handler
-	Logger    *slog.Logger
-}
-
-type stateKey struct{}
-
-// requestState is what the middleware resolved for one request. It is
-// also the request's context (the parent's, plus itself as the value of
-// stateKey): one allocation instead of two on every request.
-type requestState struct {
-	context.Context
-	opts         *Options
-	presented    TokenType // the kind of token the request carried
-	quickCookies bool      // whether firstCookie may be used
-	claims       *token.Claims
-	machine      *store.MachineToken // a verified M2M token or API key
-	tok          string
-	reason       string
-
-	once sync.Once
-	auth *Auth // the default GetAuth result, built once
-
-	mu   sync.Mutex
-	memo map[memoKey]*Auth // results for other option combinations
+	// Refusals answer the requests Protect and Require refuse (the 403
+	// page for a page request that is signed in but not allowed).
+	Refusals Refusals
+	Logger   *slog.Logger
 }
 
 // Middleware resolves who is calling and stores it in the request context
@@ -93,17 +73,21 @@ func Middleware(o Options) func(http.Handler) http.Handler {
 	}
 }
 
-// Value returns st for stateKey and asks the parent context otherwise.
-func (st *requestState) Value(key any) any {
-	if key == (stateKey{}) {
-		return st
+func tokenTypeOf(tok string) TokenType {
+	switch {
+	case strings.HasPrefix(tok, clerkclient.M2MTokenPrefix):
+		return M2MToken
+	case strings.HasPrefix(tok, clerkclient.APIKeyPrefix):
+		return APIKey
+	case strings.HasPrefix(tok, clerkclient.OAuthTokenPrefix):
+		return OAuthToken
 	}
-	return st.Context.Value(key)
+	return SessionToken
 }
 
 func (st *requestState) resolve(w http.ResponseWriter, r *http.Request) {
 	o := st.opts
-	if tok, ok := bearerToken(r); ok {
+	if tok, ok := token.Bearer(r); ok {
 		st.presented = tokenTypeOf(tok)
 		if st.presented != SessionToken {
 			st.verifyMachine(r.Context(), tok)
@@ -157,33 +141,4 @@ func (st *requestState) verify(tok string) bool {
 	}
 	st.claims, st.tok, st.reason = c, tok, ""
 	return true
-}
-
-// bearerToken returns the token of an Authorization header: "Bearer X",
-// or a bare "X" without a scheme. Other schemes are not ours.
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "", false
-	}
-	scheme, rest, found := strings.Cut(h, " ")
-	if !found {
-		return h, true
-	}
-	if strings.EqualFold(scheme, "Bearer") {
-		return strings.TrimSpace(rest), true
-	}
-	return "", false
-}
-
-func tokenTypeOf(tok string) TokenType {
-	switch {
-	case strings.HasPrefix(tok, "mt_"):
-		return M2MToken
-	case strings.HasPrefix(tok, "ak_"):
-		return APIKey
-	case strings.HasPrefix(tok, "oat_"):
-		return OAuthToken
-	}
-	return SessionToken
 }

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
+
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 )
 
@@ -19,15 +22,15 @@ func TestOrganizationAPIKeysClient(t *testing.T) {
 	alice := s.signIn(t, "alice@example.com")
 	bob := s.signIn(t, "bob@example.com")
 	carol := s.signIn(t, "carol@example.com")
-	org, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Acme", CreatedBy: &alice.userID})
+	org, err := s.client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Acme", CreatedBy: &alice.userID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Other", CreatedBy: &carol.userID})
+	other, err := s.client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Other", CreatedBy: &carol.userID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.Organizations.CreateOrganizationMembership(ctx, auth.CreateOrganizationMembershipParams{OrganizationID: org.ID, UserID: bob.userID}); err != nil {
+	if _, err := s.client.Organizations.CreateOrganizationMembership(ctx, clerkclient.CreateOrganizationMembershipParams{OrganizationID: org.ID, UserID: bob.userID}); err != nil {
 		t.Fatal(err)
 	}
 	caller := func(sess session) identity.Caller {
@@ -83,7 +86,7 @@ func TestOrganizationAPIKeysClient(t *testing.T) {
 	assertAPIError(t, "list by a non-member", err, 404, identity.CodeNotFound)
 
 	// An impersonation session is refused, even for an admin.
-	at, err := s.client.ActorTokens.Create(ctx, auth.CreateActorTokenParams{UserID: alice.userID, Actor: json.RawMessage(`{"sub":"` + carol.userID + `"}`)})
+	at, err := s.client.ActorTokens.Create(ctx, clerkclient.CreateActorTokenParams{UserID: alice.userID, Actor: json.RawMessage(`{"sub":"` + carol.userID + `"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

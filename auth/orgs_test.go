@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
+
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/roles"
 )
@@ -26,7 +29,7 @@ func TestOrganizationsClient(t *testing.T) {
 	alice := s.signIn(t, "alice@example.com")
 	bob := s.signIn(t, "bob@example.com")
 
-	org, err := orgs.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Acme Inc", Slug: ptr("acme"), CreatedBy: &alice.userID,
+	org, err := orgs.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Acme Inc", Slug: ptr("acme"), CreatedBy: &alice.userID,
 		PrivateMetadata: json.RawMessage(`{"secret":1}`)})
 	if err != nil {
 		t.Fatalf("CreateOrganization: %v", err)
@@ -46,16 +49,16 @@ func TestOrganizationsClient(t *testing.T) {
 	if _, err := orgs.GetOrganization(ctx, "org_nope"); !auth.IsNotFound(err) {
 		t.Errorf("GetOrganization(unknown): got %v, want resource_not_found", err)
 	}
-	_, err = orgs.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "X", Slug: ptr("acme")})
+	_, err = orgs.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "X", Slug: ptr("acme")})
 	if status, code := apiCode(t, err); status != http.StatusUnprocessableEntity || code != "form_identifier_exists" {
 		t.Errorf("duplicate slug: got %d %s, want 422 form_identifier_exists", status, code)
 	}
-	_, err = orgs.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "X", Slug: ptr("Not A Slug")})
+	_, err = orgs.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "X", Slug: ptr("Not A Slug")})
 	if e, _ := err.(*auth.APIError); e == nil || e.Code() != "form_param_format_invalid" || e.Errors[0].Meta["param_name"] != "slug" {
 		t.Errorf("bad slug: got %v, want form_param_format_invalid on slug", err)
 	}
 
-	mem, err := orgs.CreateOrganizationMembership(ctx, auth.CreateOrganizationMembershipParams{OrganizationID: org.ID, UserID: bob.userID})
+	mem, err := orgs.CreateOrganizationMembership(ctx, clerkclient.CreateOrganizationMembershipParams{OrganizationID: org.ID, UserID: bob.userID})
 	if err != nil || mem.Role != roles.Member {
 		t.Fatalf("CreateOrganizationMembership: got %v, %v; want the default role", mem, err)
 	}
@@ -72,61 +75,61 @@ func TestOrganizationsClient(t *testing.T) {
 	if perms := mem.Permissions; !slices.Equal(perms, roles.Default().Permissions(roles.Member)) {
 		t.Errorf("membership permissions: got %v", perms)
 	}
-	list, err := orgs.GetOrganizationMembershipList(ctx, auth.OrganizationMembershipListParams{OrganizationID: org.ID})
+	list, err := orgs.GetOrganizationMembershipList(ctx, clerkclient.OrganizationMembershipListParams{OrganizationID: org.ID})
 	if err != nil || list.TotalCount != 2 || len(list.Data) != 2 || list.Data[0].PublicUserData.UserID != alice.userID {
 		t.Errorf("GetOrganizationMembershipList: got %+v, %v", list, err)
 	}
-	ulist, err := s.client.Users.GetOrganizationMembershipList(ctx, auth.UserOrganizationMembershipListParams{UserID: bob.userID})
+	ulist, err := s.client.Users.GetOrganizationMembershipList(ctx, clerkclient.UserOrganizationMembershipListParams{UserID: bob.userID})
 	if err != nil || ulist.TotalCount != 1 || ulist.Data[0].Organization.ID != org.ID {
 		t.Errorf("Users.GetOrganizationMembershipList: got %+v, %v", ulist, err)
 	}
-	if _, err := s.client.Users.GetOrganizationMembershipList(ctx, auth.UserOrganizationMembershipListParams{UserID: "user_nope"}); !auth.IsNotFound(err) {
+	if _, err := s.client.Users.GetOrganizationMembershipList(ctx, clerkclient.UserOrganizationMembershipListParams{UserID: "user_nope"}); !auth.IsNotFound(err) {
 		t.Errorf("memberships of an unknown user: got %v, want resource_not_found", err)
 	}
 
-	_, err = orgs.UpdateOrganizationMembership(ctx, auth.UpdateOrganizationMembershipParams{OrganizationID: org.ID, UserID: alice.userID, Role: "member"})
+	_, err = orgs.UpdateOrganizationMembership(ctx, clerkclient.UpdateOrganizationMembershipParams{OrganizationID: org.ID, UserID: alice.userID, Role: "member"})
 	if status, code := apiCode(t, err); status != http.StatusConflict || code != identity.CodeLastAdmin || auth.ErrorCode(err) != code {
 		t.Errorf("demote the last admin: got %d %s, want 409 %s", status, code, identity.CodeLastAdmin)
 	}
-	_, err = orgs.DeleteOrganizationMembership(ctx, auth.DeleteOrganizationMembershipParams{OrganizationID: org.ID, UserID: alice.userID})
+	_, err = orgs.DeleteOrganizationMembership(ctx, clerkclient.DeleteOrganizationMembershipParams{OrganizationID: org.ID, UserID: alice.userID})
 	if status, code := apiCode(t, err); status != http.StatusConflict || code != identity.CodeLastAdmin {
 		t.Errorf("remove the last admin: got %d %s", status, code)
 	}
 
-	inv, err := orgs.CreateOrganizationInvitation(ctx, auth.CreateOrganizationInvitationParams{OrganizationID: org.ID, EmailAddress: "cy@example.com", InviterUserID: alice.userID})
+	inv, err := orgs.CreateOrganizationInvitation(ctx, clerkclient.CreateOrganizationInvitationParams{OrganizationID: org.ID, EmailAddress: "cy@example.com", InviterUserID: alice.userID})
 	if err != nil || inv.URL == nil || !strings.Contains(*inv.URL, identity.InvitationPath+"?token=") || inv.Status != "pending" || inv.Object != "organization_invitation" {
 		t.Fatalf("CreateOrganizationInvitation: got %+v, %v", inv, err)
 	}
-	ilist, err := orgs.GetOrganizationInvitationList(ctx, auth.OrganizationInvitationListParams{OrganizationID: org.ID, Status: "pending"})
+	ilist, err := orgs.GetOrganizationInvitationList(ctx, clerkclient.OrganizationInvitationListParams{OrganizationID: org.ID, Status: "pending"})
 	if err != nil || ilist.TotalCount != 1 || ilist.Data[0].URL != nil {
 		t.Errorf("GetOrganizationInvitationList: got %+v, %v; want one, without its link", ilist, err)
 	}
-	if r, err := orgs.RevokeOrganizationInvitation(ctx, auth.RevokeOrganizationInvitationParams{OrganizationID: org.ID, InvitationID: inv.ID}); err != nil || r.Status != "revoked" {
+	if r, err := orgs.RevokeOrganizationInvitation(ctx, clerkclient.RevokeOrganizationInvitationParams{OrganizationID: org.ID, InvitationID: inv.ID}); err != nil || r.Status != "revoked" {
 		t.Errorf("RevokeOrganizationInvitation: got %v, %v", r, err)
 	}
 
-	up, err := orgs.UpdateOrganizationMetadata(ctx, org.ID, auth.UpdateOrganizationMetadataParams{PublicMetadata: json.RawMessage(`{"plan":"pro"}`)})
+	up, err := orgs.UpdateOrganizationMetadata(ctx, org.ID, clerkclient.UpdateOrganizationMetadataParams{PublicMetadata: json.RawMessage(`{"plan":"pro"}`)})
 	if err != nil || string(up.PublicMetadata) != `{"plan":"pro"}` || string(up.PrivateMetadata) != `{"secret":1}` {
 		t.Errorf("UpdateOrganizationMetadata: got %s %s, %v", up.PublicMetadata, up.PrivateMetadata, err)
 	}
-	up, err = orgs.UpdateOrganization(ctx, org.ID, auth.UpdateOrganizationParams{Name: ptr("Acme Corp")})
+	up, err = orgs.UpdateOrganization(ctx, org.ID, clerkclient.UpdateOrganizationParams{Name: ptr("Acme Corp")})
 	if err != nil || up.Name != "Acme Corp" || up.Slug != "acme" {
 		t.Errorf("UpdateOrganization: got %v, %v", up, err)
 	}
-	olist, err := orgs.GetOrganizationList(ctx, auth.OrganizationListParams{UserID: bob.userID})
+	olist, err := orgs.GetOrganizationList(ctx, clerkclient.OrganizationListParams{UserID: bob.userID})
 	if err != nil || olist.TotalCount != 1 {
 		t.Errorf("GetOrganizationList(bob): got %+v, %v", olist, err)
 	}
 
 	// Actor tokens.
-	tok, err := s.client.ActorTokens.Create(ctx, auth.CreateActorTokenParams{UserID: bob.userID, Actor: json.RawMessage(`{"sub":"` + alice.userID + `"}`)})
+	tok, err := s.client.ActorTokens.Create(ctx, clerkclient.CreateActorTokenParams{UserID: bob.userID, Actor: json.RawMessage(`{"sub":"` + alice.userID + `"}`)})
 	if err != nil || tok.Status != "pending" || tok.Token == "" || !strings.Contains(tok.URL, identity.TicketPath+"?token=") || tok.Object != "actor_token" {
 		t.Fatalf("ActorTokens.Create: got %+v, %v", tok, err)
 	}
 	if u, _ := url.Parse(tok.URL); u.Query().Get("token") != tok.Token {
 		t.Errorf("ticket link %q does not carry the token", tok.URL)
 	}
-	for _, p := range []auth.CreateActorTokenParams{
+	for _, p := range []clerkclient.CreateActorTokenParams{
 		{UserID: bob.userID, Actor: json.RawMessage(`{}`)},
 		{UserID: bob.userID, Actor: json.RawMessage(`{"sub":"` + bob.userID + `"}`)},
 		{UserID: bob.userID, Actor: json.RawMessage(`{"sub":"` + alice.userID + `"}`), ExpiresInSeconds: ptr(int64(3600))},
@@ -162,11 +165,11 @@ func TestHasWithOrganizationTokens(t *testing.T) {
 	ctx := context.Background()
 	alice := s.signIn(t, "alice@example.com")
 	bob := s.signIn(t, "bob@example.com")
-	org, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Acme", CreatedBy: &alice.userID})
+	org, err := s.client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Acme", CreatedBy: &alice.userID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.client.Organizations.CreateOrganizationMembership(ctx, auth.CreateOrganizationMembershipParams{OrganizationID: org.ID, UserID: bob.userID, Role: "org:member"}); err != nil {
+	if _, err := s.client.Organizations.CreateOrganizationMembership(ctx, clerkclient.CreateOrganizationMembershipParams{OrganizationID: org.ID, UserID: bob.userID, Role: "org:member"}); err != nil {
 		t.Fatal(err)
 	}
 	authFor := func(sess session, orgID string) *auth.Auth {
@@ -274,7 +277,7 @@ func TestPendingSessionsWithRealTokens(t *testing.T) {
 	}
 	check(sess.token, "pending")
 
-	org, err := s.client.Organizations.CreateOrganization(ctx, auth.CreateOrganizationParams{Name: "Acme", CreatedBy: &sess.userID})
+	org, err := s.client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Acme", CreatedBy: &sess.userID})
 	if err != nil {
 		t.Fatal(err)
 	}

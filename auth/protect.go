@@ -79,7 +79,7 @@ func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Aut
 		if page {
 			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		} else {
-			writeJSONError(w, http.StatusInternalServerError, "Internal server error")
+			writeJSONRefusal(w, http.StatusInternalServerError)
 		}
 		return nil
 	}
@@ -97,7 +97,7 @@ func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Aut
 			http.Redirect(w, r, st.opts.Redirects.SignInURL(r), redirectStatus)
 			return nil
 		}
-		writeJSONError(w, http.StatusUnauthorized, "Unauthorized")
+		writeJSONRefusal(w, http.StatusUnauthorized)
 		return nil
 	case a.SessionStatus == "pending":
 		if page {
@@ -105,30 +105,17 @@ func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Aut
 			http.Redirect(w, r, PendingTaskURL, redirectStatus)
 			return nil
 		}
-		writeJSONError(w, http.StatusUnauthorized, "Unauthorized")
+		writeJSONRefusal(w, http.StatusUnauthorized)
 		return nil
 	}
-	allowed := true
-	if cfg.has != (HasParams{}) {
-		allowed = a.Has(cfg.has)
-	}
-	if allowed && cfg.condition != nil {
-		allowed = cfg.condition(a)
-	}
-	if allowed {
+	if a.Meets(cfg.has, cfg.condition) {
 		return a
 	}
 	if page {
-		if st.opts.Forbidden != nil {
-			st.opts.Forbidden.ServeHTTP(w, r)
-			return nil
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte("<!doctype html><title>Forbidden</title><h1>403 Forbidden</h1><p>You do not have access to this page.</p>"))
+		st.opts.Refusals.page(w, r, http.StatusForbidden)
 		return nil
 	}
-	writeJSONError(w, http.StatusForbidden, "Forbidden")
+	writeJSONRefusal(w, http.StatusForbidden)
 	return nil
 }
 
@@ -139,12 +126,6 @@ func IsPageRequest(r *http.Request) bool {
 		return true
 	}
 	return strings.HasPrefix(r.Header.Get("Accept"), "text/html")
-}
-
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write([]byte(`{"error":"` + msg + `"}`))
 }
 
 // RouteMatcher returns a function reporting whether a request's path
@@ -178,4 +159,19 @@ func compileRoute(p string) *regexp.Regexp {
 		parts[i] = regexp.QuoteMeta(parts[i])
 	}
 	return regexp.MustCompile("(?i)^" + strings.Join(parts, ".*") + "/?$")
+}
+
+// Meets reports whether the signed-in a meets every requirement given:
+// the role or permission of has (see [Auth.Has]) when set, and the
+// condition when set; with neither it is true. [Require], [Protect] and
+// the Protect component decide with it, so a condition never widens a
+// role or permission check.
+func (a *Auth) Meets(has HasParams, condition func(*Auth) bool) bool {
+	if a == nil || !a.IsAuthenticated {
+		return false
+	}
+	if has != (HasParams{}) && !a.Has(has) {
+		return false
+	}
+	return condition == nil || condition(a)
 }

@@ -121,14 +121,3 @@ func WithRedirectURL(base, back string) string {
 	}
 	return base + sep + "redirect_url=" + url.QueryEscape(back)
 }
-
-// SafeRedirectURL checks raw with the redirect policy of the middleware
-// that saw r, returning fallback when raw is not safe (or r has not been
-// through the middleware).
-func SafeRedirectURL(r *http.Request, raw, fallback string) string {
-	st, ok := r.Context().Value(stateKey{}).(*requestState)
-	if !ok || st.opts.Redirects == nil {
-		return fallback
-	}
-	return st.opts.Redirects.Safe(raw, fallback)
-}

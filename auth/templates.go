@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
-	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
 // ErrSessionEnded is returned by [Auth.GetToken] when it must mint a token
@@ -14,19 +13,10 @@ import (
 // issued.
 var ErrSessionEnded = errors.New("auth: the session has ended; it can mint no more tokens")
 
-// templateMinter mints template tokens; the identity service implements it.
-type templateMinter interface {
-	MintTemplateToken(ctx context.Context, c *token.Claims, name string) (string, error)
-}
-
 // templateToken mints a token from the JWT template called name for this
 // request's session.
 func (a *Auth) templateToken(ctx context.Context, name string) (string, error) {
-	m, ok := a.minter.(templateMinter)
-	if !ok {
-		return "", ErrCannotMint
-	}
-	tok, err := m.MintTemplateToken(ctx, a.SessionClaims, name)
+	tok, err := a.minter.MintTemplateToken(ctx, a.SessionClaims, name)
 	switch {
 	case errors.Is(err, identity.ErrTemplateNotFound):
 		return "", fmt.Errorf("%w: %q", ErrTemplateNotFound, name)

@@ -74,8 +74,8 @@ func SignedOut(a *auth.Auth) templ.Component {
 	})
 }
 
-// ProtectProps says what Protect requires; Permission wins over Role, and
-// Condition, when set, decides alone.
+// ProtectProps says what Protect requires: every one given must hold
+// (auth.Auth.Meets, the rule of auth.Require); Permission wins over Role.
 type ProtectProps struct {
 	Role       string
 	Permission string
@@ -85,15 +85,7 @@ type ProtectProps struct {
 }
 
 func protectAllows(a *auth.Auth, p ProtectProps) bool {
-	switch {
-	case a == nil || !a.IsAuthenticated:
-		return false
-	case p.Condition != nil:
-		return p.Condition(a)
-	case p.Role != "" || p.Permission != "":
-		return a.Has(auth.HasParams{Role: p.Role, Permission: p.Permission})
-	}
-	return true
+	return a.Meets(auth.HasParams{Role: p.Role, Permission: p.Permission}, p.Condition)
 }
 
 // Protect renders its children when the signed-in user meets p, and

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
@@ -96,7 +95,7 @@ func (f *APIKeyForms) writer(w http.ResponseWriter, r *http.Request) *auth.Auth 
 // redirect: the secret is never stored to be shown later).
 func (f *APIKeyForms) Create() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(f.site, w, r, err)
 			return
@@ -175,7 +174,7 @@ func apiKeyFormMessage(err error) string {
 // from the next request, and the browser goes back to the profile.
 func (f *APIKeyForms) Revoke() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := identity.ReadForm(w, r); err != nil {
+		if _, err := auth.ReadForm(w, r); err != nil {
 			formError(f.site, w, r, err)
 			return
 		}

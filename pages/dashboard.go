@@ -5,12 +5,12 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/internal/appdata"
 )
 
 // ItemLister is what the dashboard needs of the example items.
 type ItemLister interface {
-	ListItems(ctx context.Context, userID string) ([]store.Item, error)
+	ListItems(ctx context.Context, userID string) ([]appdata.Item, error)
 }
 
 // DashboardProps are the props of the dashboard.
@@ -18,14 +18,14 @@ type DashboardProps struct {
 	Base
 	Auth  *auth.Auth
 	User  *auth.User
-	Items []store.Item
+	Items []appdata.Item
 }
 
 // Dashboard is the loader example "fetch user-specific data": it redirects
 // signed-out visitors to sign in, then loads the user with the backend
 // client and their items, and hands both to the view.
 func Dashboard(site *Site, items ItemLister) http.Handler {
-	return Page[DashboardProps]{Name: "dashboard", Title: "Dashboard", View: dashboardView, Load: func(r *http.Request) (Result[DashboardProps], error) {
+	return Page[DashboardProps]{Name: "dashboard", Title: "Dashboard", View: DashboardView, Load: func(r *http.Request) (Result[DashboardProps], error) {
 		a, err := auth.GetAuth(r)
 		if err != nil {
 			return Result[DashboardProps]{}, err
@@ -53,4 +53,12 @@ func Dashboard(site *Site, items ItemLister) http.Handler {
 		}
 		return Props(DashboardProps{Base: Base{Clerk: props}, Auth: a, User: user, Items: list})
 	}}.Handler(site)
+}
+
+// tokenExpiry is when the session token the dashboard shows expires.
+func tokenExpiry(p DashboardProps) string {
+	if p.Auth.SessionClaims == nil {
+		return "—"
+	}
+	return formatMillis(p.Auth.SessionClaims.Expiry * 1000)
 }

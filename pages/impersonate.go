@@ -1,24 +1,20 @@
 package pages
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity"
 )
 
 // Impersonation serves the sign-in ticket page that actor tokens open and
 // the instance administrators' impersonation page.
 type Impersonation struct {
-	site   *Site
-	svc    *identity.Service
-	actors *identity.ActorTokens
+	site *Site
 }
 
 // NewImpersonation returns the impersonation pages.
-func NewImpersonation(site *Site, svc *identity.Service, actors *identity.ActorTokens) *Impersonation {
-	return &Impersonation{site: site, svc: svc, actors: actors}
+func NewImpersonation(site *Site) *Impersonation {
+	return &Impersonation{site: site}
 }
 
 // TicketProps are the props of the sign-in ticket page.
@@ -39,14 +35,13 @@ func (p *Impersonation) TicketPage() http.Handler {
 // once, to start the impersonation session on this browser.
 func (p *Impersonation) Ticket() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(p.site, w, r, err)
 			return
 		}
-		res, err := p.svc.SignInWithActorToken(r.Context(), form["token"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
-		if err != nil {
-			e, ok := identity.AsError(err)
+		if err := auth.SignInWithTicket(w, r, form["token"]); err != nil {
+			e, ok := auth.AsError(err)
 			if !ok {
 				p.site.serverError(w, r, "sign-in ticket", err)
 				return
@@ -54,7 +49,6 @@ func (p *Impersonation) Ticket() http.Handler {
 			p.site.Render(w, r, e.Status, "Sign in with a link", ticketView(TicketProps{Error: e.Message}))
 			return
 		}
-		p.svc.Cookies().SetSignedIn(w, res)
 		http.Redirect(w, r, p.site.SignInFallback, http.StatusSeeOther)
 	})
 }
@@ -66,9 +60,15 @@ type AdminProps struct {
 	Query string
 	Self  string
 	// Created is the link of an actor token just created, shown once.
-	Created *identity.CreatedActorToken
+	Created *ActorLink
 	Target  *auth.User
 	Error   string
+}
+
+// ActorLink is the sign-in link of an actor token and its secret, which
+// the page posts to use the link on this browser.
+type ActorLink struct {
+	URL, Secret string
 }
 
 // admin returns the signed-in administrator's auth, or answers the
@@ -83,7 +83,7 @@ func (p *Impersonation) admin(w http.ResponseWriter, r *http.Request) *auth.Auth
 		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
 		return nil
 	}
-	ok, err := p.actors.IsAdmin(r.Context(), a.UserID)
+	ok, err := auth.ClerkClient(r.Context()).ActorTokens.IsAdmin(r.Context(), a.UserID)
 	if err != nil {
 		p.site.serverError(w, r, "impersonation", err)
 		return nil
@@ -110,9 +110,8 @@ func (p *Impersonation) AdminPage() http.Handler {
 func (p *Impersonation) renderAdmin(w http.ResponseWriter, r *http.Request, status int, a *auth.Auth, props AdminProps) {
 	list, err := auth.ClerkClient(r.Context()).Users.GetUserList(r.Context(), auth.UserListParams{Limit: 50, Query: props.Query})
 	if err != nil {
-		var e *auth.APIError
-		if errors.As(err, &e) && e.Status < 500 && len(e.Errors) > 0 {
-			props.Error = e.Errors[0].Message
+		if e, ok := auth.AsError(err); ok && e.Status < 500 {
+			props.Error = e.Message
 		} else {
 			p.site.serverError(w, r, "impersonation", err)
 			return
@@ -129,7 +128,7 @@ func (p *Impersonation) renderAdmin(w http.ResponseWriter, r *http.Request, stat
 // shows its link once.
 func (p *Impersonation) Impersonate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(p.site, w, r, err)
 			return
@@ -138,9 +137,9 @@ func (p *Impersonation) Impersonate() http.Handler {
 		if a == nil {
 			return
 		}
-		created, err := p.actors.CreateAsAdmin(r.Context(), a.SessionID, form["user_id"])
+		created, err := auth.ClerkClient(r.Context()).ActorTokens.CreateAsAdmin(r.Context(), a.SessionID, form["user_id"])
 		if err != nil {
-			e, ok := identity.AsError(err)
+			e, ok := auth.AsError(err)
 			if !ok {
 				p.site.serverError(w, r, "impersonation", err)
 				return
@@ -154,6 +153,6 @@ func (p *Impersonation) Impersonate() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		p.renderAdmin(w, r, http.StatusOK, a, AdminProps{Created: created, Target: target})
+		p.renderAdmin(w, r, http.StatusOK, a, AdminProps{Created: &ActorLink{URL: created.URL, Secret: created.Secret}, Target: target})
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity"
 )
 
 // An organization's API keys are managed on /org by members whose role
@@ -15,7 +14,7 @@ import (
 
 // loadAPIKeys fills the API keys card of /org for the organization the
 // page shows, keeping a form's outcome (Created, Error, FormName).
-func (p *OrgPages) loadAPIKeys(r *http.Request, a *auth.Auth, caller identity.Caller, props *OrgManageProps) error {
+func (p *OrgPages) loadAPIKeys(r *http.Request, a *auth.Auth, caller auth.Caller, props *OrgManageProps) error {
 	ctx := r.Context()
 	v := &props.APIKeys
 	v.Action, v.OrganizationID = orgKeysPath, props.Org.ID
@@ -23,7 +22,7 @@ func (p *OrgPages) loadAPIKeys(r *http.Request, a *auth.Auth, caller identity.Ca
 		v.Disabled = errActorOrgAPIKeys
 	}
 	list, err := auth.ClerkClient(ctx).APIKeys.ListForOrganization(ctx, caller, auth.APIKeyListParams{Subject: props.Org.ID, Limit: 100})
-	if auth.IsNotFound(err) || auth.ErrorCode(err) == identity.CodeNotAllowed {
+	if auth.IsNotFound(err) || auth.ErrorCode(err) == codeNotAllowed {
 		// The token still shows the permission the store no longer
 		// grants: the card shows no keys, and its forms will be refused.
 		return nil
@@ -82,7 +81,7 @@ func (p *OrgPages) CreateAPIKey() http.Handler {
 func (p *OrgPages) RevokeAPIKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		p.orgAction("key-revoked", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
+		p.orgAction("key-revoked", false, func(ctx context.Context, c auth.Caller, f map[string]string) error {
 			_, err := auth.ClerkClient(ctx).APIKeys.RevokeForOrganization(ctx, c, auth.RevokeAPIKeyParams{
 				ID: id, Subject: f["organization_id"], RevocationReason: "Revoked by an organization admin",
 			})

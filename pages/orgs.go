@@ -7,10 +7,6 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity"
-	"github.com/gatehouse-dev/gatehouse/auth/resource"
-	"github.com/gatehouse-dev/gatehouse/auth/roles"
-	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
@@ -23,14 +19,29 @@ import (
 // the page showed.
 type OrgPages struct {
 	site *Site
-	svc  *identity.Service
-	orgs *identity.Orgs
 }
 
 // NewOrgPages returns the organization pages.
-func NewOrgPages(site *Site, svc *identity.Service, orgs *identity.Orgs) *OrgPages {
-	return &OrgPages{site: site, svc: svc, orgs: orgs}
+func NewOrgPages(site *Site) *OrgPages {
+	return &OrgPages{site: site}
 }
+
+// The permissions of the default roles that gate what /org offers.
+const (
+	permProfileManage     = "org:sys_profile:manage"
+	permProfileDelete     = "org:sys_profile:delete"
+	permMembershipsRead   = "org:sys_memberships:read"
+	permMembershipsManage = "org:sys_memberships:manage"
+	// An organization's API keys are managed with the memberships
+	// permission (the admin's).
+	permAPIKeysManage = permMembershipsManage
+)
+
+// Error codes of the organization calls the pages tell apart.
+const (
+	codeNotFound   = "resource_not_found" // unknown, or the caller is not a member
+	codeNotAllowed = "not_allowed_access" // the caller's role lacks the permission
+)
 
 // notices are the confirmations a 303 back to /org can show, by key, so
 // no text from the request is ever echoed.
@@ -60,17 +71,22 @@ type OrgInvitation struct {
 	ExpiresAt                   int64
 }
 
+// OrgRole is a role a member can be given.
+type OrgRole struct {
+	Key, Name string
+}
+
 // OrgManageProps are the props of /org.
 type OrgManageProps struct {
 	Base
 	Auth *auth.Auth
 	// Org is nil when no organization is active (or the user was removed
 	// from it since the token was minted).
-	Org         *store.Organization
+	Org         *auth.Organization
 	Memberships []components.OrgOption // the user's organizations, to switch to
 	Members     []OrgMember
 	Invitations []OrgInvitation
-	Roles       []roles.Role
+	Roles       []OrgRole
 	DefaultRole string // preselected for invitations
 	// Can* gate what the page offers; the store decides what is allowed.
 	CanReadMembers, CanManageMembers, CanManageProfile, CanDelete, CanManageAPIKeys bool
@@ -102,7 +118,7 @@ func (p *OrgPages) signedIn(w http.ResponseWriter, r *http.Request, allowPending
 		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
 		return nil
 	}
-	if a.SessionStatus == store.SessionPending && !allowPending {
+	if a.SessionStatus == "pending" && !allowPending {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, auth.PendingTaskURL, http.StatusTemporaryRedirect)
 		return nil
@@ -112,11 +128,7 @@ func (p *OrgPages) signedIn(w http.ResponseWriter, r *http.Request, allowPending
 
 // userOrgs returns the organizations userID belongs to, for switching.
 func (p *OrgPages) userOrgs(ctx context.Context, userID string) ([]components.OrgOption, error) {
-	list, err := p.orgs.UserOrganizations(ctx, identity.AsUser(userID), userID)
-	if err != nil {
-		return nil, err
-	}
-	return orgOptions(list), nil
+	return switcherOptions(ctx, userID)
 }
 
 // renderManage loads and renders /org with status, keeping the notice,
@@ -127,20 +139,24 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	ctx := r.Context()
-	caller := identity.AsUser(a.UserID)
+	client := auth.ClerkClient(ctx)
+	caller := auth.AsUser(a.UserID)
+	orgs := client.Organizations.As(caller)
+	roleSet := client.Organizations.Roles()
 	props.Auth = a
-	props.Roles = p.orgs.Roles().Roles()
-	props.DefaultRole = p.orgs.Roles().DefaultRole()
+	for _, role := range roleSet.Roles() {
+		props.Roles = append(props.Roles, OrgRole{Key: role.Key, Name: role.Name})
+	}
+	props.DefaultRole = roleSet.DefaultRole()
 	var err error
 	if props.Memberships, err = p.userOrgs(ctx, a.UserID); err != nil {
 		p.site.serverError(w, r, "organization", err)
 		return
 	}
-	var orgResource any
 	if a.OrgID != "" {
-		org, err := p.orgs.Get(ctx, caller, a.OrgID)
+		org, err := orgs.Get(ctx, a.OrgID)
 		switch {
-		case isCode(err, identity.CodeNotFound):
+		case auth.ErrorCode(err) == codeNotFound:
 			// Removed (or the organization deleted) since the token was
 			// minted: the page says so instead of failing.
 		case err != nil:
@@ -148,39 +164,38 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 			return
 		default:
 			props.Org = org
-			orgResource = resource.NewOrganization(org, false)
 		}
 	}
 	if props.Org != nil {
 		// What the page offers follows the token (as Clerk's components
 		// do); what is allowed is decided again by the store.
-		props.CanReadMembers = a.Has(auth.HasParams{Permission: roles.MembershipsRead})
-		props.CanManageMembers = a.Has(auth.HasParams{Permission: roles.MembershipsManage})
-		props.CanManageProfile = a.Has(auth.HasParams{Permission: roles.ProfileManage})
-		props.CanDelete = a.Has(auth.HasParams{Permission: roles.ProfileDelete})
-		props.CanManageAPIKeys = a.Has(auth.HasParams{Permission: roles.APIKeysManage})
+		props.CanReadMembers = a.Has(auth.HasParams{Permission: permMembershipsRead})
+		props.CanManageMembers = a.Has(auth.HasParams{Permission: permMembershipsManage})
+		props.CanManageProfile = a.Has(auth.HasParams{Permission: permProfileManage})
+		props.CanDelete = a.Has(auth.HasParams{Permission: permProfileDelete})
+		props.CanManageAPIKeys = a.Has(auth.HasParams{Permission: permAPIKeysManage})
 		if props.CanReadMembers {
-			members, _, err := p.orgs.Members(ctx, caller, props.Org.ID, identity.ListInput{Limit: 500})
-			if err != nil && !isCode(err, identity.CodeNotAllowed) && !isCode(err, identity.CodeNotFound) {
+			members, err := orgs.Members(ctx, props.Org.ID, 500)
+			if code := auth.ErrorCode(err); err != nil && code != codeNotAllowed && code != codeNotFound {
 				p.site.serverError(w, r, "organization", err)
 				return
 			}
 			for _, m := range members {
 				props.Members = append(props.Members, OrgMember{
 					UserID: m.UserID, Name: joinName(m.User.FirstName, m.User.LastName), Email: m.User.Email,
-					Role: m.Role, RoleName: p.orgs.Roles().Name(m.Role), JoinedAt: m.CreatedAt, IsYou: m.UserID == a.UserID,
+					Role: m.Role, RoleName: roleSet.Name(m.Role), JoinedAt: m.CreatedAt, IsYou: m.UserID == a.UserID,
 				})
 			}
 		}
 		if props.CanManageMembers {
-			invs, _, err := p.orgs.Invitations(ctx, caller, props.Org.ID, store.StatusPending, identity.ListInput{Limit: 500})
-			if err != nil && !isCode(err, identity.CodeNotAllowed) && !isCode(err, identity.CodeNotFound) {
+			invs, err := orgs.Invitations(ctx, props.Org.ID, "pending", 500)
+			if code := auth.ErrorCode(err); err != nil && code != codeNotAllowed && code != codeNotFound {
 				p.site.serverError(w, r, "organization", err)
 				return
 			}
 			for _, inv := range invs {
 				props.Invitations = append(props.Invitations, OrgInvitation{
-					ID: inv.ID, Email: inv.Email, RoleName: p.orgs.Roles().Name(inv.Role), Status: inv.Status, ExpiresAt: inv.ExpiresAt,
+					ID: inv.ID, Email: inv.Email, RoleName: roleSet.Name(inv.Role), Status: inv.Status, ExpiresAt: inv.ExpiresAt,
 				})
 			}
 		}
@@ -191,7 +206,11 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 			return
 		}
 	}
-	state, err := auth.BuildClerkProps(r, auth.InitState{Organization: orgResource})
+	var init auth.InitState
+	if props.Org != nil {
+		init.Organization = props.Org
+	}
+	state, err := auth.BuildClerkProps(r, init)
 	if err != nil {
 		p.site.serverError(w, r, "organization", err)
 		return
@@ -201,7 +220,12 @@ func (p *OrgPages) renderManage(w http.ResponseWriter, r *http.Request, status i
 	if props.Org != nil {
 		title = props.Org.Name
 	}
-	p.site.render(w, r, status, title, state, orgManageView(props))
+	header, err := p.site.loadHeader(r, state)
+	if err != nil {
+		p.site.serverError(w, r, "organization", err)
+		return
+	}
+	p.site.render(w, r, status, title, state, header, orgManageView(props))
 }
 
 func joinName(first, last string) string {
@@ -214,17 +238,12 @@ func joinName(first, last string) string {
 	return first + " " + last
 }
 
-func isCode(err error, code string) bool {
-	e, ok := identity.AsError(err)
-	return ok && e.Code == code
-}
-
 // orgAction runs one /org form: it reads the form, runs fn with the
 // signed-in caller and the form, and answers 303 to /org with the notice,
 // or the page again with the error's status and message. With leaves set
 // (leaving, deleting), a session whose active organization was the form's
 // falls back to the personal account with a new token at once.
-func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Context, c identity.Caller, form map[string]string) error) http.Handler {
+func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Context, c auth.Caller, form map[string]string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, a, caller, ok := p.write(w, r, false)
 		if !ok {
@@ -234,7 +253,7 @@ func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Con
 			p.actionError(w, r, err, OrgManageProps{InviteEmail: form["email_address"]})
 			return
 		}
-		if leaves && form["organization_id"] == a.OrgID && !p.activate(w, r, a, "") {
+		if leaves && form["organization_id"] == a.OrgID && !p.activate(w, r, "") {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -246,28 +265,27 @@ func (p *OrgPages) orgAction(notice string, leaves bool, fn func(ctx context.Con
 // the request is signed in (allowPending: a pending session may do it) and
 // re-reads the session as the caller. It answers the request itself and
 // returns false otherwise.
-func (p *OrgPages) write(w http.ResponseWriter, r *http.Request, allowPending bool) (map[string]string, *auth.Auth, identity.Caller, bool) {
-	form, err := identity.ReadForm(w, r)
+func (p *OrgPages) write(w http.ResponseWriter, r *http.Request, allowPending bool) (map[string]string, *auth.Auth, auth.Caller, bool) {
+	form, err := auth.ReadForm(w, r)
 	if err != nil {
 		formError(p.site, w, r, err)
-		return nil, nil, identity.Caller{}, false
+		return nil, nil, auth.Caller{}, false
 	}
 	a := p.signedIn(w, r, allowPending)
 	if a == nil {
-		return nil, nil, identity.Caller{}, false
+		return nil, nil, auth.Caller{}, false
 	}
-	caller, ok := p.caller(w, r, a)
+	caller, ok := p.caller(w, r)
 	return form, a, caller, ok
 }
 
 // caller re-reads the session from the store, as every sensitive write
 // needs: a session ended a second ago is signed out, whatever its token
 // says. It answers the request itself and returns false otherwise.
-func (p *OrgPages) caller(w http.ResponseWriter, r *http.Request, a *auth.Auth) (identity.Caller, bool) {
-	c, err := p.svc.SessionCaller(r.Context(), a.SessionID)
+func (p *OrgPages) caller(w http.ResponseWriter, r *http.Request) (auth.Caller, bool) {
+	c, err := auth.SessionCaller(w, r)
 	switch {
-	case errors.Is(err, identity.ErrSignedOut):
-		p.svc.Cookies().Clear(w)
+	case errors.Is(err, auth.ErrSessionEnded):
 		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusSeeOther)
 		return c, false
 	case err != nil:
@@ -280,13 +298,8 @@ func (p *OrgPages) caller(w http.ResponseWriter, r *http.Request, a *auth.Auth) 
 // actionError renders /org again with a refused action's message: an
 // identity error, or a refusal (4xx) of the backend client.
 func (p *OrgPages) actionError(w http.ResponseWriter, r *http.Request, err error, props OrgManageProps) {
-	if e, ok := identity.AsError(err); ok {
+	if e, ok := auth.AsError(err); ok && e.Status < 500 {
 		props.Error = e.Message
-		p.renderManage(w, r, e.Status, props)
-		return
-	}
-	if e, ok := errors.AsType[*auth.APIError](err); ok && e.Status < 500 && len(e.Errors) > 0 {
-		props.Error = e.Errors[0].Message
 		p.renderManage(w, r, e.Status, props)
 		return
 	}
@@ -295,65 +308,58 @@ func (p *OrgPages) actionError(w http.ResponseWriter, r *http.Request, err error
 
 // UpdateSettings serves POST /org/settings (name, slug).
 func (p *OrgPages) UpdateSettings() http.Handler {
-	return p.orgAction("renamed", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		in := identity.UpdateOrganizationInput{}
+	return p.orgAction("renamed", false, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		var name, slug *string
 		if v, ok := f["name"]; ok {
-			in.Name = &v
+			name = &v
 		}
 		if v, ok := f["slug"]; ok && v != "" {
-			in.Slug = &v
+			slug = &v
 		}
-		_, err := p.orgs.Update(ctx, c, f["organization_id"], in)
-		return err
+		return auth.ClerkClient(ctx).Organizations.As(c).Update(ctx, f["organization_id"], name, slug)
 	})
 }
 
 // ChangeRole serves POST /org/members/role (user_id, role).
 func (p *OrgPages) ChangeRole() http.Handler {
-	return p.orgAction("role-changed", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		_, err := p.orgs.ChangeRole(ctx, c, f["organization_id"], f["user_id"], f["role"])
-		return err
+	return p.orgAction("role-changed", false, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		return auth.ClerkClient(ctx).Organizations.As(c).ChangeRole(ctx, f["organization_id"], f["user_id"], f["role"])
 	})
 }
 
 // RemoveMember serves POST /org/members/remove (user_id).
 func (p *OrgPages) RemoveMember() http.Handler {
-	return p.orgAction("member-removed", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		_, err := p.orgs.RemoveMember(ctx, c, f["organization_id"], f["user_id"])
-		return err
+	return p.orgAction("member-removed", false, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		return auth.ClerkClient(ctx).Organizations.As(c).RemoveMember(ctx, f["organization_id"], f["user_id"])
 	})
 }
 
 // Invite serves POST /org/invitations (email_address, role).
 func (p *OrgPages) Invite() http.Handler {
-	return p.orgAction("invited", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		_, err := p.orgs.Invite(ctx, c, identity.InviteInput{
-			OrganizationID: f["organization_id"], EmailAddress: f["email_address"], Role: f["role"],
-		})
-		return err
+	return p.orgAction("invited", false, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		return auth.ClerkClient(ctx).Organizations.As(c).Invite(ctx, f["organization_id"], f["email_address"], f["role"])
 	})
 }
 
 // RevokeInvitation serves POST /org/invitations/revoke (invitation_id).
 func (p *OrgPages) RevokeInvitation() http.Handler {
-	return p.orgAction("revoked", false, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		_, err := p.orgs.RevokeInvitation(ctx, c, f["organization_id"], f["invitation_id"])
-		return err
+	return p.orgAction("revoked", false, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		return auth.ClerkClient(ctx).Organizations.As(c).RevokeInvitation(ctx, f["organization_id"], f["invitation_id"])
 	})
 }
 
 // Leave serves POST /org/leave; the session falls back to the personal
 // account with a new token at once.
 func (p *OrgPages) Leave() http.Handler {
-	return p.orgAction("left", true, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		return p.orgs.Leave(ctx, c.UserID(), f["organization_id"])
+	return p.orgAction("left", true, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		return auth.ClerkClient(ctx).Organizations.As(c).Leave(ctx, f["organization_id"])
 	})
 }
 
 // Delete serves POST /org/delete.
 func (p *OrgPages) Delete() http.Handler {
-	return p.orgAction("deleted", true, func(ctx context.Context, c identity.Caller, f map[string]string) error {
-		return p.orgs.Delete(ctx, c, f["organization_id"])
+	return p.orgAction("deleted", true, func(ctx context.Context, c auth.Caller, f map[string]string) error {
+		return auth.ClerkClient(ctx).Organizations.As(c).Delete(ctx, f["organization_id"])
 	})
 }
 
@@ -380,14 +386,14 @@ func (p *OrgPages) NewPage() http.Handler {
 // new session token at once.
 func (p *OrgPages) Create() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, a, caller, ok := p.write(w, r, true)
+		form, _, caller, ok := p.write(w, r, true)
 		if !ok {
 			return
 		}
 		props := OrgNewProps{Name: form["name"], Slug: form["slug"]}
-		org, err := p.orgs.Create(r.Context(), caller, identity.CreateOrganizationInput{Name: form["name"], Slug: form["slug"]})
+		org, err := auth.ClerkClient(r.Context()).Organizations.As(caller).Create(r.Context(), form["name"], form["slug"])
 		if err != nil {
-			e, ok := identity.AsError(err)
+			e, ok := auth.AsError(err)
 			if !ok {
 				p.site.serverError(w, r, "new organization", err)
 				return
@@ -400,7 +406,7 @@ func (p *OrgPages) Create() http.Handler {
 			p.site.Render(w, r, e.Status, "Create organization", orgNewView(props))
 			return
 		}
-		if !p.activate(w, r, a, org.ID) {
+		if !p.activate(w, r, org.ID) {
 			return
 		}
 		http.Redirect(w, r, "/org?notice=created", http.StatusSeeOther)
@@ -410,22 +416,20 @@ func (p *OrgPages) Create() http.Handler {
 // activate makes orgID ("" for the personal account) the session's active
 // organization and sets the new session token. It answers the request
 // itself and returns false when that fails.
-func (p *OrgPages) activate(w http.ResponseWriter, r *http.Request, a *auth.Auth, orgID string) bool {
-	res, err := p.svc.SetActiveOrganization(r.Context(), identity.ClientCookieValue(r), a.SessionID, orgID, r.Header.Get("Origin"))
+func (p *OrgPages) activate(w http.ResponseWriter, r *http.Request, orgID string) bool {
+	err := auth.SetActiveOrganization(w, r, orgID)
 	switch {
-	case errors.Is(err, identity.ErrSignedOut):
-		p.svc.Cookies().Clear(w)
+	case errors.Is(err, auth.ErrSessionEnded):
 		http.Redirect(w, r, p.site.Redirects.SignInURL(r), http.StatusSeeOther)
 		return false
 	case err != nil:
-		if e, ok := identity.AsError(err); ok && e.Status < 500 {
+		if e, ok := auth.AsError(err); ok && e.Status < 500 {
 			p.site.ErrorPage(w, r, e.Status)
 			return false
 		}
 		p.site.serverError(w, r, "switch organization", err)
 		return false
 	}
-	p.svc.Cookies().SetSession(w, res.Token)
 	w.Header().Set("Cache-Control", "no-store")
 	return true
 }
@@ -435,7 +439,7 @@ func (p *OrgPages) activate(w http.ResponseWriter, r *http.Request, a *auth.Auth
 // optional redirect_url.
 func (p *OrgPages) Switch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(p.site, w, r, err)
 			return
@@ -444,7 +448,7 @@ func (p *OrgPages) Switch() http.Handler {
 		if a == nil {
 			return
 		}
-		if !p.activate(w, r, a, form["organization_id"]) {
+		if !p.activate(w, r, form["organization_id"]) {
 			return
 		}
 		fallback := "/org"
@@ -476,7 +480,7 @@ func (p *OrgPages) ChooseOrganization() http.Handler {
 			return
 		}
 		p.site.Render(w, r, http.StatusOK, "Choose an organization", chooseOrgView(ChooseProps{
-			Orgs: orgs, Pending: a.SessionStatus == store.SessionPending,
+			Orgs: orgs, Pending: a.SessionStatus == "pending",
 		}))
 	})
 }
@@ -484,10 +488,11 @@ func (p *OrgPages) ChooseOrganization() http.Handler {
 // InvitationProps are the props of the invitation acceptance page.
 type InvitationProps struct {
 	Base
-	Token      string // the link's secret, posted back to accept
-	Invitation *store.Invitation
-	RoleName   string
-	SignedIn   bool
+	Token string // the link's secret, posted back to accept
+	// Email and OrganizationName are the invitation's.
+	Email, OrganizationName string
+	RoleName                string
+	SignedIn                bool
 	// SignInURL and SignUpURL bring a visitor back here afterwards.
 	SignInURL, SignUpURL string
 	Error                string
@@ -506,8 +511,9 @@ func (p *OrgPages) renderInvitation(w http.ResponseWriter, r *http.Request, secr
 		p.site.serverError(w, r, "invitation", err)
 		return
 	}
-	inv, err := p.orgs.Invitation(r.Context(), secret)
-	if isCode(err, identity.CodeNotFound) {
+	orgs := auth.ClerkClient(r.Context()).Organizations
+	inv, err := orgs.Invitation(r.Context(), secret)
+	if auth.ErrorCode(err) == codeNotFound {
 		p.site.Render(w, r, http.StatusNotFound, "Invitation not found", invitationGoneView("This invitation link is not valid.", "Check that you opened the whole link, or ask for a new invitation."))
 		return
 	}
@@ -516,19 +522,19 @@ func (p *OrgPages) renderInvitation(w http.ResponseWriter, r *http.Request, secr
 		return
 	}
 	switch inv.Status {
-	case store.StatusRevoked:
+	case "revoked":
 		p.site.Render(w, r, http.StatusGone, "Invitation revoked", invitationGoneView("This invitation was revoked.", "Ask an administrator of "+inv.OrganizationName+" for a new one."))
 		return
-	case store.StatusExpired:
+	case "expired":
 		p.site.Render(w, r, http.StatusGone, "Invitation expired", invitationGoneView("This invitation has expired.", "Invitations last 30 days. Ask an administrator of "+inv.OrganizationName+" for a new one."))
 		return
-	case store.StatusAccepted:
+	case "accepted":
 		p.site.Render(w, r, http.StatusConflict, "Invitation already accepted", invitationGoneView("This invitation was already accepted.", "Each invitation can be used once."))
 		return
 	}
 	here := invitationPath(secret)
 	p.site.Render(w, r, status, "Invitation", invitationView(InvitationProps{
-		Token: secret, Invitation: inv, RoleName: p.orgs.Roles().Name(inv.Role), SignedIn: a.IsAuthenticated,
+		Token: secret, Email: inv.Email, OrganizationName: inv.OrganizationName, RoleName: orgs.Roles().Name(inv.Role), SignedIn: a.IsAuthenticated,
 		SignInURL: auth.WithRedirectURL(p.site.Env.SignInURL, here),
 		SignUpURL: auth.WithRedirectURL(p.site.Env.SignUpURL, here),
 		Error:     msg,
@@ -539,7 +545,7 @@ func (p *OrgPages) renderInvitation(w http.ResponseWriter, r *http.Request, secr
 // signed-in user joins, and the organization becomes the active one.
 func (p *OrgPages) AcceptInvitation() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(p.site, w, r, err)
 			return
@@ -553,9 +559,9 @@ func (p *OrgPages) AcceptInvitation() http.Handler {
 			http.Redirect(w, r, auth.WithRedirectURL(p.site.Env.SignInURL, invitationPath(form["token"])), http.StatusSeeOther)
 			return
 		}
-		m, err := p.orgs.AcceptInvitation(r.Context(), form["token"], a.UserID)
+		m, err := auth.ClerkClient(r.Context()).Organizations.AcceptInvitation(r.Context(), form["token"], a.UserID)
 		if err != nil {
-			e, ok := identity.AsError(err)
+			e, ok := auth.AsError(err)
 			if !ok {
 				p.site.serverError(w, r, "invitation", err)
 				return
@@ -563,7 +569,7 @@ func (p *OrgPages) AcceptInvitation() http.Handler {
 			p.renderInvitation(w, r, form["token"], e.Status, e.Message)
 			return
 		}
-		if !p.activate(w, r, a, m.OrganizationID) {
+		if !p.activate(w, r, m.OrganizationID) {
 			return
 		}
 		http.Redirect(w, r, "/org?notice=joined", http.StatusSeeOther)
@@ -572,5 +578,5 @@ func (p *OrgPages) AcceptInvitation() http.Handler {
 
 // invitationPath is the acceptance page of a secret, relative to the site.
 func invitationPath(secret string) string {
-	return identity.InvitationPath + "?token=" + url.QueryEscape(secret)
+	return auth.InvitationPath + "?token=" + url.QueryEscape(secret)
 }

@@ -3,7 +3,7 @@
 // a loader and a view into an http.Handler.
 //
 // A loader reads the request, usually starting with auth.GetAuth, and
-// returns Props, a Redirect or NotFound. Props embed [Base], filled with
+// returns Props (PropsStatus for a status other than 200) or a Redirect. Props embed [Base], filled with
 // auth.BuildClerkProps, so the layout hydrates the client script with the
 // same auth state the loader saw.
 package pages
@@ -12,14 +12,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/a-h/templ"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity"
-	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
@@ -32,13 +31,11 @@ func (b Base) clerkProps() auth.ClerkProps { return b.Clerk }
 
 type hasClerkProps interface{ clerkProps() auth.ClerkProps }
 
-// Result is what a loader returns: exactly one of props, a redirect or
-// not-found.
+// Result is what a loader returns: props (with a status) or a redirect.
 type Result[P any] struct {
 	props    P
 	redirect string
 	status   int
-	notFound bool
 }
 
 // Props renders the page with p.
@@ -61,9 +58,6 @@ func RedirectToSignIn[P any](r *http.Request, site *Site) (Result[P], error) {
 	return Redirect[P](site.Redirects.SignInURL(r), http.StatusTemporaryRedirect)
 }
 
-// NotFound renders the 404 page.
-func NotFound[P any]() (Result[P], error) { return Result[P]{notFound: true}, nil }
-
 // Site holds what every page shares: the client script's configuration,
 // the redirect policy, the logger and whether this is development.
 type Site struct {
@@ -74,8 +68,6 @@ type Site struct {
 	// SignInFallback and SignUpFallback are where users land after
 	// signing in or up without a redirect_url; AfterSignOut after sign-out.
 	SignInFallback, SignUpFallback, AfterSignOut string
-	// Orgs, when set, fills the OrganizationSwitcher of signed-in pages.
-	Orgs *identity.Orgs
 }
 
 // Page turns a loader and a view into a handler.
@@ -99,9 +91,6 @@ func (pg Page[P]) Handler(site *Site) http.Handler {
 			w.Header().Set("Cache-Control", "no-store")
 			http.Redirect(w, r, res.redirect, res.status)
 			return
-		case res.notFound:
-			site.ErrorPage(w, r, http.StatusNotFound)
-			return
 		}
 		state := res.props.clerkProps()
 		if state.IsZero() {
@@ -119,17 +108,24 @@ func (pg Page[P]) Handler(site *Site) http.Handler {
 		if res.status != 0 {
 			status = res.status
 		}
-		site.render(w, r, status, pg.Title, state, pg.View(res.props))
+		// The layout's header (the user, their organizations, who is
+		// acting) is loaded here, after the loader and before the view.
+		header, err := site.loadHeader(r, state)
+		if err != nil {
+			site.serverError(w, r, pg.Name, err)
+			return
+		}
+		site.render(w, r, status, pg.Title, state, header, pg.View(res.props))
 	})
 }
 
 // render writes body inside the layout. It renders into a buffer first, so
 // a failing component never leaves half a page behind a 200.
-func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title string, state auth.ClerkProps, body templ.Component) {
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title string, state auth.ClerkProps, header Header, body templ.Component) {
 	var buf bytes.Buffer
 	ctx := templ.WithChildren(r.Context(), body)
-	lp := components.LayoutProps{Title: title, Path: r.URL.Path, State: state, Env: s.Env}
-	s.chrome(r, &lp)
+	lp := components.LayoutProps{Title: title, Path: r.URL.Path, State: state, Env: s.Env,
+		User: header.User, Orgs: header.Orgs, Impersonation: header.Impersonation}
 	err := components.Layout(lp).Render(ctx, &buf)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "render failed", "path", r.URL.Path, "err", err)
@@ -144,52 +140,62 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, title 
 	w.Write(buf.Bytes())
 }
 
-// chrome fills what the header of a signed-in page shows besides the auth
-// state: the user (read when the loader did not give it), the
-// organizations to switch between and, in an actor session, who is acting
-// as whom. A failed lookup is logged and leaves that part out rather than
-// failing the page.
-func (s *Site) chrome(r *http.Request, lp *components.LayoutProps) {
-	a := lp.State.Auth()
-	lp.User = lp.State.User()
+// Header is what the layout's header shows besides the auth state: the
+// user, the organizations to switch between and, in an actor session, who
+// is acting as whom. Nil parts are left out.
+type Header struct {
+	User          *auth.User
+	Orgs          *components.OrgSwitcherProps
+	Impersonation *components.ImpersonationProps
+}
+
+// loadHeader loads the Header of a signed-in page: the user (read when the
+// loader did not give it in BuildClerkProps), their organizations and the
+// actor. Only a store failure is an error; a user deleted a moment ago is
+// left out.
+func (s *Site) loadHeader(r *http.Request, state auth.ClerkProps) (Header, error) {
+	a := state.Auth()
+	h := Header{User: state.User()}
 	if a == nil || !a.IsAuthenticated || a.TokenType != auth.SessionToken {
-		return
+		return h, nil
 	}
 	ctx := r.Context()
-	var users *auth.UsersAPI
-	if c := auth.ClerkClient(ctx); c != nil {
-		users = c.Users
+	client := auth.ClerkClient(ctx)
+	if client == nil {
+		return h, nil
 	}
-	lookup := func(id string) *auth.User {
-		if users == nil {
-			return nil
+	lookup := func(id string) (*auth.User, error) {
+		u, err := client.Users.GetUser(ctx, id)
+		if auth.IsNotFound(err) {
+			return nil, nil
 		}
-		u, err := users.GetUser(ctx, id)
-		if err != nil && !auth.IsNotFound(err) {
-			s.Log.ErrorContext(ctx, "page header: user lookup failed", "err", err)
-		}
-		return u
+		return u, err
 	}
-	if lp.User == nil {
-		lp.User = lookup(a.UserID)
-	}
-	if s.Orgs != nil {
-		list, err := s.Orgs.UserOrganizations(ctx, identity.AsUser(a.UserID), a.UserID)
-		if err != nil {
-			s.Log.ErrorContext(ctx, "organization switcher unavailable", "err", err)
-		} else {
-			lp.Orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account", Options: orgOptions(list)}
+	var err error
+	if h.User == nil {
+		if h.User, err = lookup(a.UserID); err != nil {
+			return h, fmt.Errorf("page header: user: %w", err)
 		}
 	}
+	orgs, err := switcherOptions(ctx, a.UserID)
+	if err != nil {
+		return h, fmt.Errorf("page header: organizations: %w", err)
+	}
+	h.Orgs = &components.OrgSwitcherProps{ActiveID: a.OrgID, PersonalName: "Personal account", Options: orgs}
 	if a.Actor != nil {
+		actor, err := lookup(a.Actor.Subject)
+		if err != nil {
+			return h, fmt.Errorf("page header: actor: %w", err)
+		}
 		name := func(u *auth.User) string {
 			if u == nil || u.DisplayName() == "" {
 				return "another user"
 			}
 			return u.DisplayName()
 		}
-		lp.Impersonation = &components.ImpersonationProps{UserName: name(lp.User), ActorName: name(lookup(a.Actor.Subject))}
+		h.Impersonation = &components.ImpersonationProps{UserName: name(h.User), ActorName: name(actor)}
 	}
+	return h, nil
 }
 
 // Render writes a page that is not loader-driven (forms, errors) inside
@@ -206,7 +212,13 @@ func (s *Site) Render(w http.ResponseWriter, r *http.Request, status int, title 
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	s.render(w, r, status, title, state, body)
+	header, err := s.loadHeader(r, state)
+	if err != nil {
+		// Forms and error pages still render: without the header's
+		// lookups, and the failure in the log.
+		s.Log.ErrorContext(r.Context(), "page header unavailable", "path", r.URL.Path, "err", err)
+	}
+	s.render(w, r, status, title, state, header, body)
 }
 
 var errorTitles = map[int][2]string{
@@ -236,11 +248,6 @@ func (s *Site) serverError(w http.ResponseWriter, r *http.Request, page string, 
 	s.ErrorPage(w, r, http.StatusInternalServerError)
 }
 
-// NotFoundHandler renders the 404 page.
-func (s *Site) NotFoundHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ErrorPage(w, r, http.StatusNotFound) })
-}
-
 // MethodNotAllowedHandler renders the 405 page.
 func (s *Site) MethodNotAllowedHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -248,25 +255,24 @@ func (s *Site) MethodNotAllowedHandler() http.Handler {
 	})
 }
 
-// ForbiddenHandler renders the 403 page (for auth.Options.Forbidden).
-func (s *Site) ForbiddenHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ErrorPage(w, r, http.StatusForbidden) })
-}
-
 // formError answers a form body that could not be read (400, 413, 415).
 func formError(site *Site, w http.ResponseWriter, r *http.Request, err error) {
-	if e, ok := identity.AsError(err); ok && e.Status < 500 {
+	if e, ok := auth.AsError(err); ok && e.Status < 500 {
 		site.ErrorPage(w, r, e.Status)
 		return
 	}
 	site.serverError(w, r, "form", err)
 }
 
-// orgOptions turns a user's organizations into switcher entries.
-func orgOptions(list []store.UserOrganization) []components.OrgOption {
+// switcherOptions returns the user's organizations as switcher entries.
+func switcherOptions(ctx context.Context, userID string) ([]components.OrgOption, error) {
+	list, err := auth.ClerkClient(ctx).Organizations.As(auth.AsUser(userID)).List(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]components.OrgOption, len(list))
 	for i, o := range list {
 		out[i] = components.OrgOption{ID: o.ID, Name: o.Name, Slug: o.Slug, Role: o.Role}
 	}
-	return out
+	return out, nil
 }

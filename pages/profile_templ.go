@@ -187,11 +187,4 @@ func displayName(u *auth.User) string {
 	return u.DisplayName()
 }
 
-func tokenExpiry(p DashboardProps) string {
-	if p.Auth.SessionClaims == nil {
-		return "—"
-	}
-	return formatMillis(p.Auth.SessionClaims.Expiry * 1000)
-}
-
 var _ = templruntime.GeneratedTemplate

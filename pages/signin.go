@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
-	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/components"
 )
 
@@ -12,14 +11,12 @@ import (
 // without JavaScript: plain POSTs answered with 303 on success and the
 // form again (422, 403, 429) on failure.
 type AuthForms struct {
-	site    *Site
-	svc     *identity.Service
-	limiter *identity.Limiter
+	site *Site
 }
 
 // NewAuthForms returns the form handlers.
-func NewAuthForms(site *Site, svc *identity.Service, limiter *identity.Limiter) *AuthForms {
-	return &AuthForms{site: site, svc: svc, limiter: limiter}
+func NewAuthForms(site *Site) *AuthForms {
+	return &AuthForms{site: site}
 }
 
 // redirectIfSignedIn sends a signed-in visitor of a sign-in or sign-up
@@ -55,20 +52,14 @@ func (f *AuthForms) renderSignIn(w http.ResponseWriter, r *http.Request, status 
 // SignIn serves POST /sign-in.
 func (f *AuthForms) SignIn() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(f.site, w, r, err)
 			return
 		}
 		p := components.SignInFormProps{Identifier: form["identifier"], RedirectURL: form["redirect_url"]}
-		if limited, wait := f.limiter.Limited(w, r); limited {
-			p.Error = identity.ErrTooManyRequests(wait).Message
-			f.renderSignIn(w, r, http.StatusTooManyRequests, p)
-			return
-		}
-		res, err := f.svc.SignIn(r.Context(), form["identifier"], form["password"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
-		if err != nil {
-			e, ok := identity.AsError(err)
+		if err := auth.SignIn(w, r, form["identifier"], form["password"]); err != nil {
+			e, ok := auth.AsError(err)
 			if !ok {
 				f.site.serverError(w, r, "sign-in", err)
 				return
@@ -78,7 +69,6 @@ func (f *AuthForms) SignIn() http.Handler {
 			f.renderSignIn(w, r, e.Status, p)
 			return
 		}
-		f.svc.Cookies().SetSignedIn(w, res)
 		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignInFallback), http.StatusSeeOther)
 	})
 }
@@ -105,7 +95,7 @@ func (f *AuthForms) renderSignUp(w http.ResponseWriter, r *http.Request, status 
 // SignUp serves POST /sign-up.
 func (f *AuthForms) SignUp() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(f.site, w, r, err)
 			return
@@ -114,17 +104,12 @@ func (f *AuthForms) SignUp() http.Handler {
 			EmailAddress: form["email_address"], FirstName: form["first_name"], LastName: form["last_name"],
 			RedirectURL: form["redirect_url"],
 		}
-		if limited, wait := f.limiter.Limited(w, r); limited {
-			p.Error = identity.ErrTooManyRequests(wait).Message
-			f.renderSignUp(w, r, http.StatusTooManyRequests, p)
-			return
-		}
-		res, err := f.svc.SignUp(r.Context(), identity.SignUpInput{
+		err = auth.SignUp(w, r, auth.SignUpParams{
 			EmailAddress: form["email_address"], Password: form["password"],
 			FirstName: form["first_name"], LastName: form["last_name"],
-		}, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+		})
 		if err != nil {
-			e, ok := identity.AsError(err)
+			e, ok := auth.AsError(err)
 			if !ok {
 				f.site.serverError(w, r, "sign-up", err)
 				return
@@ -138,7 +123,6 @@ func (f *AuthForms) SignUp() http.Handler {
 			f.renderSignUp(w, r, e.Status, p)
 			return
 		}
-		f.svc.Cookies().SetSignedIn(w, res)
 		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignUpFallback), http.StatusSeeOther)
 	})
 }
@@ -147,16 +131,15 @@ func (f *AuthForms) SignUp() http.Handler {
 // both cookies and sends the browser to the after-sign-out page.
 func (f *AuthForms) SignOut() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		form, err := identity.ReadForm(w, r)
+		form, err := auth.ReadForm(w, r)
 		if err != nil {
 			formError(f.site, w, r, err)
 			return
 		}
-		if err := f.svc.SignOut(r.Context(), identity.ClientCookieValue(r)); err != nil {
+		if err := auth.SignOut(w, r); err != nil {
 			f.site.serverError(w, r, "sign-out", err)
 			return
 		}
-		f.svc.Cookies().Clear(w)
 		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.AfterSignOut), http.StatusSeeOther)
 	})
 }

@@ -102,3 +102,11 @@ func (c *Cookies) Clear(w http.ResponseWriter) {
 	http.SetCookie(w, c.cookie(SessionCookie, "", -1))
 	w.Header().Set("Cache-Control", "no-store")
 }
+
+// ClientCookieValue returns the request's __client cookie value, or "".
+func ClientCookieValue(r *http.Request) string {
+	if c, err := r.Cookie(ClientCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}

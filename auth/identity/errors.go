@@ -90,3 +90,10 @@ func humanWait(d time.Duration) string {
 	}
 	return strconv.Itoa(m) + " minutes"
 }
+
+// ErrTooManyRequests is the error for an attempt over the per-IP limit.
+func ErrTooManyRequests(wait time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests", RetryAfter: wait,
+		Message:     "Too many attempts. Try again in " + humanWait(wait) + ".",
+		LongMessage: "Too many requests from this network. Try again in " + humanWait(wait) + "."}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
@@ -25,10 +24,13 @@ func (s *Service) MintTemplateToken(ctx context.Context, c *token.Claims, name s
 	if err != nil {
 		return "", err
 	}
-	return s.mintTemplate(ctx, sess, c, name)
+	return s.MintSessionTemplateToken(ctx, sess, c, name)
 }
 
-func (s *Service) mintTemplate(ctx context.Context, sess *store.Session, c *token.Claims, name string) (string, error) {
+// MintSessionTemplateToken mints a token from the JWT template called
+// name for a live session already read from the store, with c the
+// session token claims of this request.
+func (s *Service) MintSessionTemplateToken(ctx context.Context, sess *store.Session, c *token.Claims, name string) (string, error) {
 	t, err := s.store.GetJWTTemplateByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ErrTemplateNotFound
@@ -75,27 +77,4 @@ func (s *Service) mintTemplate(ctx context.Context, sess *store.Session, c *toke
 		return "", fmt.Errorf("identity: sign JWT template token: %w", err)
 	}
 	return tok, nil
-}
-
-// templateToken is POST /client/sessions/{sid}/tokens/{template}: a token
-// from the named JWT template for a live session of this browser. The
-// session token is refreshed on the way (its claims carry the active
-// organization the template's org shortcodes read).
-func (f *FrontendAPI) templateToken(w http.ResponseWriter, r *http.Request) {
-	res := f.refreshSession(w, r)
-	if res == nil {
-		return
-	}
-	tok, err := f.svc.mintTemplate(r.Context(), res.Session, res.Claims, r.PathValue("template"))
-	switch {
-	case errors.Is(err, ErrTemplateNotFound):
-		f.fail(w, r, &Error{Status: http.StatusNotFound, Code: "resource_not_found",
-			Message: "JWT template not found.", LongMessage: "No JWT template has this name."})
-	case errors.Is(err, ErrSignedOut):
-		f.signedOut(w)
-	case err != nil:
-		f.fail(w, r, err)
-	default:
-		WriteJSON(w, http.StatusOK, map[string]string{"object": "token", "jwt": tok})
-	}
 }

@@ -2,7 +2,6 @@ package resource
 
 import (
 	"encoding/json"
-	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/auth/roles"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
@@ -90,14 +89,6 @@ func NewOrganizationMembership(m *store.Membership, rs *roles.Set, private bool)
 		out.Organization = NewOrganization(m.Organization, private)
 	}
 	return out
-}
-
-// DisplayName returns the member's full name, else their email address.
-func (d *PublicUserData) DisplayName() string {
-	if n := strings.TrimSpace(deref(d.FirstName) + " " + deref(d.LastName)); n != "" {
-		return n
-	}
-	return d.Identifier
 }
 
 // OrganizationInvitation is Clerk's OrganizationInvitation resource.

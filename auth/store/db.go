@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
@@ -235,3 +236,19 @@ func orEmptyObject(m []byte) string {
 	}
 	return string(m)
 }
+
+// SQL returns the database's pools, for an app's own tables beside the
+// store's (internal/appdata): writes go through write, which on SQLite is
+// the single writer connection every write must share.
+func (db *DB) SQL() (write, read *sql.DB) { return db.write, db.read.DB }
+
+// Postgres reports whether the database is PostgreSQL (otherwise SQLite).
+func (db *DB) Postgres() bool { return db.dialect == goose.DialectPostgres }
+
+// IsForeignKeyViolation reports whether err is a foreign-key failure, for
+// an app's own tables that reference the store's.
+func IsForeignKeyViolation(err error) bool { return isForeignKeyViolation(err) }
+
+// NewID returns a fresh identifier in the store's shape: prefix, "_" and
+// 22 random base62 characters.
+func NewID(prefix string) string { return randid.New(prefix) }

@@ -146,14 +146,6 @@ type SigningKey struct {
 	RetireAt            int64 // when a rotation superseded it: the time it retires; 0 while active
 }
 
-// Item is a row of the example API's per-user resource.
-type Item struct {
-	ID        string
-	UserID    string
-	Name      string
-	CreatedAt int64
-}
-
 // SignInFailure is the outcome of recording a failed password attempt.
 type SignInFailure struct {
 	Failures    int
@@ -246,11 +238,6 @@ type Store interface {
 	// RedeemActorToken uses an actor token exactly once and creates its
 	// session in the same transaction.
 	RedeemActorToken(ctx context.Context, tokenHash []byte, c Client, s Session) (*ActorToken, *Session, error)
-
-	ListItems(ctx context.Context, userID string) ([]Item, error)
-	CreateItem(ctx context.Context, userID, name string) (*Item, error)
-	// DeleteItem deletes the user's item; ErrNotFound when it is not theirs.
-	DeleteItem(ctx context.Context, userID, id string) error
 
 	MachineStore      // machines and their scopes (machines.go)
 	MachineTokenStore // M2M tokens and API keys (machinetokens.go)

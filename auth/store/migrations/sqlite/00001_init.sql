@@ -57,16 +57,10 @@ CREATE TABLE signing_keys (
     retired_at            INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
-CREATE TABLE items (
-    id         TEXT PRIMARY KEY,
-    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    name       TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-) STRICT;
-CREATE INDEX items_user ON items (user_id, created_at);
+-- The example app's items table moved to internal/appdata, which creates
+-- it (IF NOT EXISTS) in databases that predate the move.
 
 -- +goose Down
-DROP TABLE items;
 DROP TABLE signing_keys;
 DROP TABLE sessions;
 DROP TABLE clients;

@@ -1,0 +1,178 @@
+package auth
+
+// The sign-in, sign-up and sign-out forms and the organization pages sign
+// a browser in or out, and change its session, through these functions.
+// They own the identity server's cookies (__client and __session): a page
+// never sets them itself. Each needs the middleware's identity service
+// and answers ErrCannotMint in a verify-only process.
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+	"github.com/gatehouse-dev/gatehouse/auth/httpapi"
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
+)
+
+// Caller is who an organization call is made for (see
+// clerkclient.OrganizationsAPI.As).
+type Caller = clerkclient.Caller
+
+// SignUpParams are the fields of the sign-up form.
+type SignUpParams struct {
+	EmailAddress, Password, FirstName, LastName string
+}
+
+// identityOf returns the identity service of the middleware that saw r.
+func identityOf(r *http.Request) (*identity.Service, *Options, error) {
+	st, ok := r.Context().Value(stateKey{}).(*requestState)
+	if !ok {
+		return nil, nil, ErrNoMiddleware
+	}
+	if st.opts.Identity == nil {
+		return nil, nil, ErrCannotMint
+	}
+	return st.opts.Identity, st.opts, nil
+}
+
+// limited counts one sign-in or sign-up attempt against the per-IP limit,
+// returning the refusal (429, Retry-After set) when it is over.
+func limited(w http.ResponseWriter, r *http.Request, o *Options) error {
+	if ok, wait := o.Limiter.Limited(w, r); ok {
+		return identity.ErrTooManyRequests(wait)
+	}
+	return nil
+}
+
+// SignIn checks the identifier and password and, when they are right,
+// signs this browser in: a new session, its cookies set on w. A refusal
+// is an *Error (see AsError): wrong credentials, a locked account, too
+// many attempts from this network.
+func SignIn(w http.ResponseWriter, r *http.Request, identifier, password string) error {
+	svc, o, err := identityOf(r)
+	if err != nil {
+		return err
+	}
+	if err := limited(w, r, o); err != nil {
+		return err
+	}
+	res, err := svc.SignIn(r.Context(), identifier, password, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	if err != nil {
+		return err
+	}
+	svc.Cookies().SetSignedIn(w, res)
+	return nil
+}
+
+// SignUp creates a user with a password and signs this browser in as
+// them. A refusal is an *Error, whose Param names the field at fault.
+func SignUp(w http.ResponseWriter, r *http.Request, p SignUpParams) error {
+	svc, o, err := identityOf(r)
+	if err != nil {
+		return err
+	}
+	if err := limited(w, r, o); err != nil {
+		return err
+	}
+	res, err := svc.SignUp(r.Context(), identity.SignUpInput{
+		EmailAddress: p.EmailAddress, Password: p.Password, FirstName: p.FirstName, LastName: p.LastName,
+	}, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	if err != nil {
+		return err
+	}
+	svc.Cookies().SetSignedIn(w, res)
+	return nil
+}
+
+// SignInWithTicket uses a sign-in link's actor token, once, to start an
+// impersonation session on this browser.
+func SignInWithTicket(w http.ResponseWriter, r *http.Request, ticket string) error {
+	svc, _, err := identityOf(r)
+	if err != nil {
+		return err
+	}
+	res, err := svc.SignInWithActorToken(r.Context(), ticket, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	if err != nil {
+		return err
+	}
+	svc.Cookies().SetSignedIn(w, res)
+	return nil
+}
+
+// SignOut ends this browser's session and clears its cookies.
+func SignOut(w http.ResponseWriter, r *http.Request) error {
+	svc, _, err := identityOf(r)
+	if err != nil {
+		return err
+	}
+	if err := svc.SignOut(r.Context(), identity.ClientCookieValue(r)); err != nil {
+		return err
+	}
+	svc.Cookies().Clear(w)
+	return nil
+}
+
+// SetActiveOrganization makes orgID ("" for the personal account) the
+// active organization of the request's session and sets the new session
+// token on w at once. When the session has ended it clears the cookies
+// and returns ErrSessionEnded.
+func SetActiveOrganization(w http.ResponseWriter, r *http.Request, orgID string) error {
+	svc, _, err := identityOf(r)
+	if err != nil {
+		return err
+	}
+	sid := ""
+	if a, err := GetAuth(r); err == nil {
+		sid = a.SessionID
+	}
+	res, err := svc.SetActiveOrganization(r.Context(), identity.ClientCookieValue(r), sid, orgID, r.Header.Get("Origin"))
+	if errors.Is(err, identity.ErrSignedOut) {
+		svc.Cookies().Clear(w)
+		return ErrSessionEnded
+	}
+	if err != nil {
+		return err
+	}
+	svc.Cookies().SetSession(w, res.Token)
+	return nil
+}
+
+// SessionCaller re-reads the request's session from the store, as every
+// sensitive write needs: a session ended a second ago is signed out,
+// whatever its token says. Then it clears the cookies and returns
+// ErrSessionEnded.
+func SessionCaller(w http.ResponseWriter, r *http.Request) (Caller, error) {
+	svc, _, err := identityOf(r)
+	if err != nil {
+		return Caller{}, err
+	}
+	a, err := GetAuth(r)
+	if err != nil {
+		return Caller{}, err
+	}
+	c, err := svc.SessionCaller(r.Context(), a.SessionID)
+	if errors.Is(err, identity.ErrSignedOut) {
+		svc.Cookies().Clear(w)
+		return c, ErrSessionEnded
+	}
+	return c, err
+}
+
+// ReadForm reads a form (or JSON) body of at most 64 KiB into a flat map.
+// A body it cannot read is an *Error: 413 too large, 415 another content
+// type, 400 malformed or with a repeated field.
+func ReadForm(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
+	return httpapi.ReadForm(w, r)
+}
+
+// AsUser is the caller of organization reads made for the user with id
+// (writes take SessionCaller's, re-read from the store).
+func AsUser(id string) Caller { return clerkclient.AsUser(id) }
+
+// The pages the identity server's links open, with ?token=…: an
+// organization invitation and an impersonation (actor token) sign-in.
+const (
+	InvitationPath = identity.InvitationPath
+	TicketPath     = identity.TicketPath
+)
