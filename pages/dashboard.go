@@ -16,7 +16,6 @@ type ItemLister interface {
 // DashboardProps are the props of the dashboard.
 type DashboardProps struct {
 	Base
-	Auth  *auth.Auth
 	User  *auth.User
 	Items []appdata.Item
 }
@@ -51,14 +50,15 @@ func Dashboard(site *Site, items ItemLister) http.Handler {
 		if err != nil {
 			return Result[DashboardProps]{}, err
 		}
-		return Props(DashboardProps{Base: Base{Clerk: props}, Auth: a, User: user, Items: list})
+		return Props(DashboardProps{Base: Base{Clerk: props}, User: user, Items: list})
 	}}.Handler(site)
 }
 
 // tokenExpiry is when the session token the dashboard shows expires.
 func tokenExpiry(p DashboardProps) string {
-	if p.Auth.SessionClaims == nil {
+	a := p.Clerk.Auth()
+	if a == nil || a.SessionClaims == nil {
 		return "—"
 	}
-	return formatMillis(p.Auth.SessionClaims.Expiry * 1000)
+	return formatMillis(a.SessionClaims.Expiry * 1000)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/gatehouse-dev/gatehouse/auth/token"
 	"github.com/gatehouse-dev/gatehouse/internal/appdata"
 	"github.com/gatehouse-dev/gatehouse/pages"
 )
@@ -19,20 +18,16 @@ const maxLoadTestPad = 64 << 10
 
 // dashboardPage is the unprotected page `gatehouse loadtest` compares the
 // signed-in /dashboard with: the dashboard's own view in the layout, with
-// fixed data and no auth, store reads or BuildClerkProps. ?pad=N appends
-// an HTML comment of N bytes (N ≥ 7) so the response can match the size
-// of /dashboard, whose SSR state carries the user. It is mounted only
+// fixed data and no auth, store reads or BuildClerkProps (so its auth
+// state is signed out). ?pad=N appends an HTML comment of N bytes (N ≥ 7)
+// so the response can match the size of /dashboard, whose SSR state
+// carries the user. It is mounted only
 // when the load test starts the server (config.LoadTestRoutes).
 func dashboardPage(site *pages.Site) http.Handler {
 	first, last := "Load", "Test"
 	state := auth.SignedOutProps()
 	props := pages.DashboardProps{
-		Base: pages.Base{Clerk: state},
-		Auth: &auth.Auth{
-			TokenType: auth.SessionToken, IsAuthenticated: true, SessionStatus: "active",
-			UserID: "user_" + strings.Repeat("0", 22), SessionID: "sess_" + strings.Repeat("0", 22),
-			SessionClaims: &token.Claims{Expiry: 1_700_000_000},
-		},
+		Base:  pages.Base{Clerk: state},
 		User:  &auth.User{Object: "user", ID: "user_" + strings.Repeat("0", 22), FirstName: &first, LastName: &last},
 		Items: []appdata.Item{},
 	}
