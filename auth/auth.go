@@ -1,8 +1,11 @@
-// Package auth is the library a Gatehouse app uses, the counterpart of
-// Clerk's @clerk/nextjs/server: the [Middleware] that resolves who is
-// calling, [GetAuth] and the [Auth] object with [Auth.Has] and
-// [Auth.GetToken], [BuildClerkProps] for page loaders, route protection
-// with [Protect] and [RouteMatcher], and the backend [Client].
+// Package auth is the library a Gatehouse app uses at request time, the
+// counterpart of Clerk's @clerk/nextjs/server: the [Middleware] that
+// resolves who is calling, [GetAuth] and the [Auth] object with [Auth.Has]
+// and [Auth.GetToken], [BuildClerkProps] for page loaders, route
+// protection with [Protect], [Require] and [RouteMatcher], [ClerkClient]
+// for the backend client (auth/clerkclient), and the functions the forms
+// sign a browser in and out with ([SignIn], [SignOut], …), which own the
+// identity server's cookies.
 //
 // GetAuth and BuildClerkProps keep Clerk's names, although Go style would
 // drop the Get, so that code and documentation written for Clerk read the
