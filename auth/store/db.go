@@ -237,10 +237,18 @@ func orEmptyObject(m []byte) string {
 	return string(m)
 }
 
+// Reader runs read queries; on SQLite it prepares each query once (see
+// readPool).
+type Reader interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // SQL returns the database's pools, for an app's own tables beside the
 // store's (internal/appdata): writes go through write, which on SQLite is
-// the single writer connection every write must share.
-func (db *DB) SQL() (write, read *sql.DB) { return db.write, db.read.DB }
+// the single writer connection every write must share; reads through
+// read, which keeps its prepared statements.
+func (db *DB) SQL() (write *sql.DB, read Reader) { return db.write, db.read }
 
 // Postgres reports whether the database is PostgreSQL (otherwise SQLite).
 func (db *DB) Postgres() bool { return db.dialect == goose.DialectPostgres }

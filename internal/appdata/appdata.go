@@ -30,7 +30,8 @@ var ErrNotFound = errors.New("appdata: not found")
 
 // DB runs the app's queries on the store's database.
 type DB struct {
-	write, read *sql.DB
+	write *sql.DB
+	read  store.Reader
 }
 
 // Open migrates the app's tables in st's database (after the store's own
