@@ -154,27 +154,37 @@ func TestJWTTemplatesEndToEnd(t *testing.T) {
 			t.Errorf("lifetime: got exp-iat %v, want 300", claims["exp"].(float64)-claims["iat"].(float64))
 		}
 	})
-	t.Run("organization shortcodes read the o claim", func(t *testing.T) {
-		_, sc := jwtParts(t, ta.Cookie(t, c, "__session"))
-		now := time.Now().Unix()
-		fea, per, fpm := token.EncodePermissions([]string{"org:team:manage"})
-		orgTok, err := ta.App.Keys.SignSession(&token.Claims{Issuer: ta.URL, Subject: u.ID, SessionID: sid, IssuedAt: now, NotBefore: now - 5,
-			Expiry: now + 60, Version: 2, AuthorizedParty: ta.Cfg.AppOrigin, Status: "active", FVA: []int{0, -1},
-			Org: &token.OrgClaim{ID: "org_acme", Slug: "acme", Role: "admin", Permissions: per, FeatureMask: fpm}, Features: fea})
-		if err != nil || sc["sid"] != sid {
+	t.Run("organization shortcodes read the active membership", func(t *testing.T) {
+		// From the store at mint time (see TestTemplateTokenClaimsFromStore),
+		// so a session token's claims cannot make them up.
+		org, err := ta.App.Client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Acme", Slug: ptr("acme"), CreatedBy: &u.ID})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tmpl.Create(ctx, clerkclient.CreateJwtTemplateParams{Name: "org",
 			Claims: json.RawMessage(`{"org":"{{org.id}}","slug":"{{org.slug}}","role":"{{org.role}}"}`)}); err != nil {
 			t.Fatal(err)
 		}
-		code, tok := ta.templateToken(t, plainClient(), "org", bearer(orgTok))
+		now := time.Now().Unix()
+		fea, per, fpm := token.EncodePermissions([]string{"org:team:manage"})
+		forged, err := ta.App.Keys.SignSession(&token.Claims{Issuer: ta.URL, Subject: u.ID, SessionID: sid, IssuedAt: now, NotBefore: now - 5,
+			Expiry: now + 60, Version: 2, AuthorizedParty: ta.Cfg.AppOrigin, Status: "active", FVA: []int{0, -1},
+			Org: &token.OrgClaim{ID: "org_elsewhere", Slug: "elsewhere", Role: "admin", Permissions: per, FeatureMask: fpm}, Features: fea})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tok := ta.templateToken(t, plainClient(), "org", bearer(forged))
+		if claims := parseJWT(t, tok, jwt.WithKeySet(ta.jwks(t))); claims["org"] != nil || claims["role"] != nil {
+			t.Errorf("org claims of a token naming an organization the session has not active: got %v, want none", claims)
+		}
+		ta.orgActivate(t, c, org.ID)
+		code, tok := ta.templateToken(t, c, "org", nil)
 		if code != http.StatusOK {
 			t.Fatalf("got %d, want 200", code)
 		}
 		claims := parseJWT(t, tok, jwt.WithKeySet(ta.jwks(t)))
-		if claims["org"] != "org_acme" || claims["slug"] != "acme" || claims["role"] != "org:admin" {
-			t.Errorf("org claims: got %v, want org_acme, acme, org:admin", claims)
+		if claims["org"] != org.ID || claims["slug"] != "acme" || claims["role"] != "org:admin" {
+			t.Errorf("org claims: got %v, want %s, acme, org:admin", claims, org.ID)
 		}
 	})
 	t.Run("frontend API route", func(t *testing.T) {

@@ -128,9 +128,14 @@ func (f *APIKeyForms) create(r *http.Request, a *auth.Auth, form map[string]stri
 	if live.TotalCount >= auth.MaxLiveAPIKeys {
 		return refuse("You have " + strconv.Itoa(live.TotalCount) + " API keys. Revoke one before creating another.")
 	}
-	key, err := keys.Create(ctx, p)
+	// The count above words the usual refusal; the store counts again
+	// inside the insert, so racing requests never pass the limit.
+	key, err := keys.CreateForUser(ctx, p)
 	if msg := apiKeyFormMessage(err); msg != "" {
 		return refuse(msg)
+	}
+	if auth.ErrorCode(err) == codeAPIKeyQuota {
+		return refuse("You have " + strconv.Itoa(auth.MaxLiveAPIKeys) + " API keys. Revoke one before creating another.")
 	}
 	if e, ok := errors.AsType[*auth.APIError](err); ok && e.Status < 500 && len(e.Errors) > 0 {
 		// The account went away since the page loaded it.
@@ -141,6 +146,9 @@ func (f *APIKeyForms) create(r *http.Request, a *auth.Auth, form map[string]stri
 	}
 	return APIKeysView{Created: key}, http.StatusOK, nil
 }
+
+// codeAPIKeyQuota refuses a key over the subject's limit.
+const codeAPIKeyQuota = "api_key_quota_exceeded"
 
 // apiKeyParams reads a create form (name, expires_in) into the params of
 // a key of subject, or returns the message refusing the form.

@@ -559,7 +559,13 @@ func (p *OrgPages) AcceptInvitation() http.Handler {
 			http.Redirect(w, r, auth.WithRedirectURL(p.site.Env.SignInURL, invitationPath(form["token"])), http.StatusSeeOther)
 			return
 		}
-		m, err := auth.ClerkClient(r.Context()).Organizations.AcceptInvitation(r.Context(), form["token"], a.UserID)
+		// A membership write: the session is re-read from the store, so
+		// one that ended a moment ago joins nothing.
+		caller, ok := p.caller(w, r)
+		if !ok {
+			return
+		}
+		m, err := auth.ClerkClient(r.Context()).Organizations.As(caller).AcceptInvitation(r.Context(), form["token"])
 		if err != nil {
 			e, ok := auth.AsError(err)
 			if !ok {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -404,6 +405,29 @@ func (a *APIKeysAPI) Create(ctx context.Context, p CreateAPIKeyParams) (*APIKeyO
 			what = "organization"
 		}
 		return nil, tokenStoreError("create API key", what, err)
+	}
+	return withSecret(&t, secret), nil
+}
+
+// CreateForUser creates an API key of the user p.Subject, as the profile
+// page does: the store counts the user's live keys and inserts the new
+// one in a single transaction, refusing a key over MaxLiveAPIKeys with 409
+// api_key_quota_exceeded, however many requests race.
+func (a *APIKeysAPI) CreateForUser(ctx context.Context, p CreateAPIKeyParams) (*APIKeyObject, error) {
+	if !validID("user_", p.Subject) {
+		return nil, paramInvalid("subject", "subject must be a user id")
+	}
+	t, secret, err := newAPIKey(p)
+	if err != nil {
+		return nil, err
+	}
+	err = a.store.InsertUserAPIKey(ctx, t, MaxLiveAPIKeys)
+	if errors.Is(err, store.ErrKeyLimit) {
+		return nil, apiError(http.StatusConflict, identity.CodeAPIKeyQuota,
+			"You have "+strconv.Itoa(MaxLiveAPIKeys)+" API keys. Revoke one before creating another.", "")
+	}
+	if err != nil {
+		return nil, tokenStoreError("create API key", "user", err)
 	}
 	return withSecret(&t, secret), nil
 }

@@ -36,12 +36,6 @@ func (o *OrganizationsAPI) Invitation(ctx context.Context, secret string) (*stor
 	return o.orgs.Invitation(ctx, secret)
 }
 
-// AcceptInvitation makes userID a member through the invitation whose
-// link carries secret, exactly once.
-func (o *OrganizationsAPI) AcceptInvitation(ctx context.Context, secret, userID string) (*store.Membership, error) {
-	return o.orgs.AcceptInvitation(ctx, secret, userID)
-}
-
 // CallerOrganizations are the organization calls of one caller.
 type CallerOrganizations struct {
 	orgs   *identity.Orgs
@@ -122,4 +116,11 @@ func (c *CallerOrganizations) Invitations(ctx context.Context, orgID, status str
 func (c *CallerOrganizations) RevokeInvitation(ctx context.Context, orgID, invitationID string) error {
 	_, err := c.orgs.RevokeInvitation(ctx, c.caller, orgID, invitationID)
 	return err
+}
+
+// AcceptInvitation makes the caller a member through the invitation whose
+// link carries secret, exactly once. Take the caller from
+// auth.SessionCaller, so a session that ended a moment ago writes nothing.
+func (c *CallerOrganizations) AcceptInvitation(ctx context.Context, secret string) (*store.Membership, error) {
+	return c.orgs.AcceptInvitation(ctx, secret, c.caller.UserID())
 }

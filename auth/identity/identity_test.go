@@ -405,3 +405,26 @@ func TestConcurrentDuplicateSignUps(t *testing.T) {
 		t.Errorf("got %d users (%v), want 1", total, err)
 	}
 }
+
+// TestNormalizeEmailConfusables attacks the address rules with addresses
+// that look like another one.
+func TestNormalizeEmailConfusables(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"  Alice@Example.COM ", "alice@example.com"},
+		{"alice@example.com\u200b", ""},                     // zero-width space (Cf)
+		{"al\u200dice@example.com", ""},                     // zero-width joiner
+		{"a\u00a0lice@example.com", ""},                     // no-break space (Zs)
+		{"\u0430lice@example.com", ""},                      // Cyrillic а among Latin letters
+		{"alice@ex\u0430mple.com", ""},                      // … in the domain
+		{"jose\u0301@example.com", "jos\u00e9@example.com"}, // decomposed é composes
+		{"jos\u00e9@example.com", "jos\u00e9@example.com"},
+		{"q\u0303@example.com", ""}, // a combining mark on an ASCII letter
+		{"\u043f\u0440\u0438\u043c\u0435\u0440@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444", "\u043f\u0440\u0438\u043c\u0435\u0440@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444"}, // one script each side
+		{"alice\x07@example.com", ""},
+		{"\xff@example.com", ""},
+	} {
+		if got := NormalizeEmail(tc.in); got != tc.want {
+			t.Errorf("NormalizeEmail(%q): got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -104,20 +103,6 @@ type Refreshed struct {
 // SignUpInput is what a visitor submits to create an account.
 type SignUpInput struct {
 	EmailAddress, Password, FirstName, LastName string
-}
-
-// NormalizeEmail trims and lower-cases an address; it returns "" when the
-// address is not a plain, valid email address.
-func NormalizeEmail(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"(),;:\\[]") {
-		return ""
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
-		return ""
-	}
-	return s
 }
 
 func checkName(param, v string) (string, error) {
@@ -533,6 +518,20 @@ func (s *Service) statusFor(orgID string) string {
 // status follows (pending without an organization when organizations are
 // required) and is saved when it changed.
 func (s *Service) mint(ctx context.Context, sess *store.Session, origin string) (string, *token.Claims, error) {
+	c, err := s.sessionClaims(ctx, sess, origin)
+	if err != nil {
+		return "", nil, err
+	}
+	tok, err := s.keys.SignSession(c)
+	if err != nil {
+		return "", nil, fmt.Errorf("identity: mint session token: %w", err)
+	}
+	return tok, c, nil
+}
+
+// sessionClaims builds the claims of a session token for sess from the
+// store as it is now (see mint).
+func (s *Service) sessionClaims(ctx context.Context, sess *store.Session, origin string) (*token.Claims, error) {
 	var m *store.Membership
 	if sess.LastActiveOrganizationID != "" {
 		var err error
@@ -540,7 +539,7 @@ func (s *Service) mint(ctx context.Context, sess *store.Session, origin string) 
 		if errors.Is(err, store.ErrNotFound) {
 			m = nil
 		} else if err != nil {
-			return "", nil, fmt.Errorf("identity: load active membership: %w", err)
+			return nil, fmt.Errorf("identity: load active membership: %w", err)
 		}
 	}
 	orgID := ""
@@ -549,7 +548,7 @@ func (s *Service) mint(ctx context.Context, sess *store.Session, origin string) 
 	}
 	if status := s.statusFor(orgID); status != sess.Status {
 		if err := s.store.SetSessionStatus(ctx, sess.ID, status); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", nil, fmt.Errorf("identity: update session status: %w", err)
+			return nil, fmt.Errorf("identity: update session status: %w", err)
 		}
 		sess.Status = status
 	}
@@ -580,11 +579,7 @@ func (s *Service) mint(ctx context.Context, sess *store.Session, origin string) 
 			Role: strings.TrimPrefix(m.Role, "org:"), Permissions: per, FeatureMask: fpm}
 		c.Features = fea
 	}
-	tok, err := s.keys.SignSession(c)
-	if err != nil {
-		return "", nil, fmt.Errorf("identity: mint session token: %w", err)
-	}
-	return tok, c, nil
+	return c, nil
 }
 
 // azp is the origin that minted the token when it is an authorized party,

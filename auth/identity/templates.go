@@ -14,8 +14,10 @@ var ErrTemplateNotFound = errors.New("identity: JWT template not found")
 
 // MintTemplateToken mints a token from the JWT template called name for
 // the session whose verified claims are c. The session must still be live:
-// a revoked or ended session gets ErrSignedOut, not a token. Organization
-// shortcodes take their values from c's "o" claim.
+// a revoked or ended session gets ErrSignedOut, not a token. The claims
+// are built from the store now, as a session token's are at a refresh: a
+// presented token may be up to a minute old, and a template token lives
+// much longer, so its organization and actor never come from c.
 func (s *Service) MintTemplateToken(ctx context.Context, c *token.Claims, name string) (string, error) {
 	if c == nil {
 		return "", ErrSignedOut
@@ -24,7 +26,11 @@ func (s *Service) MintTemplateToken(ctx context.Context, c *token.Claims, name s
 	if err != nil {
 		return "", err
 	}
-	return s.MintSessionTemplateToken(ctx, sess, c, name)
+	fresh, err := s.sessionClaims(ctx, sess, c.AuthorizedParty)
+	if err != nil {
+		return "", err
+	}
+	return s.MintSessionTemplateToken(ctx, sess, fresh, name)
 }
 
 // MintSessionTemplateToken mints a token from the JWT template called
@@ -67,7 +73,7 @@ func (s *Service) MintSessionTemplateToken(ctx context.Context, sess *store.Sess
 		PublicMetadata: u.PublicMetadata, SessionID: sess.ID, Org: c.Org,
 	}, token.TemplateToken{
 		Issuer: s.cfg.Issuer, Subject: u.ID, SessionID: sess.ID, AuthorizedParty: azp,
-		IssuedAt: s.now(), Lifetime: t.Lifetime, AllowedClockSkew: t.AllowedClockSkew,
+		IssuedAt: s.now(), Lifetime: t.Lifetime, AllowedClockSkew: t.AllowedClockSkew, Actor: c.Actor,
 	})
 	if err != nil {
 		return "", fmt.Errorf("identity: expand JWT template %s: %w", t.ID, err)

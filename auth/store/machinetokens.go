@@ -64,6 +64,11 @@ type MachineTokenStore interface {
 	// expired at t.CreatedAt). ErrNotFound when the organization does not
 	// exist.
 	InsertOrganizationAPIKey(ctx context.Context, t MachineToken, maxLive int, g Guard) error
+	// InsertUserAPIKey stores t, an API key of the user t.Subject,
+	// refusing it with ErrKeyLimit when the user already has maxLive live
+	// keys; the count and the insert are one transaction. ErrNotFound
+	// when the user does not exist.
+	InsertUserAPIKey(ctx context.Context, t MachineToken, maxLive int) error
 	// RevokeOrganizationAPIKey revokes the API key id of organization
 	// orgID, authorised by g inside the write's transaction; a key of
 	// another subject is ErrNotFound. A key already revoked is returned
@@ -111,7 +116,8 @@ func scanMachineToken(row rowScanner) (*MachineToken, error) {
 	return &t, nil
 }
 
-// ErrKeyLimit means the organization has as many live API keys as it may.
+// ErrKeyLimit means the subject (an organization or a user) has as many
+// live API keys as it may.
 var ErrKeyLimit = errors.New("store: the organization has reached its API key limit")
 
 // InsertMachineToken stores t.
@@ -126,20 +132,46 @@ func (db *DB) InsertOrganizationAPIKey(ctx context.Context, t MachineToken, maxL
 	if t.Type != TokenTypeAPIKey || !IsOrganizationID(t.Subject) {
 		return fmt.Errorf("store: %s for %q is no organization API key", t.Type, t.Subject)
 	}
-	return db.orgTx(ctx, t.Subject, g, func(tx *sql.Tx) error {
-		if maxLive > 0 {
-			var live int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM machine_tokens
-				WHERE token_type = $1 AND subject = $2 AND revoked = 0 AND (expiration = 0 OR expiration > $3)`,
-				TokenTypeAPIKey, t.Subject, t.CreatedAt).Scan(&live); err != nil {
-				return fmt.Errorf("store: count API keys: %w", err)
-			}
-			if live >= maxLive {
-				return fmt.Errorf("store: %d live keys of %q: %w", live, t.Subject, ErrKeyLimit)
-			}
+	return db.orgTx(ctx, t.Subject, g, func(tx *sql.Tx) error { return insertLimitedAPIKey(ctx, tx, t, maxLive) })
+}
+
+// InsertUserAPIKey stores a user's API key. The user row is locked first
+// (SQLite's write transactions are serialised anyway; PostgreSQL takes
+// the row FOR UPDATE), so concurrent creations for one user count one
+// after another and never exceed maxLive.
+func (db *DB) InsertUserAPIKey(ctx context.Context, t MachineToken, maxLive int) error {
+	if t.Type != TokenTypeAPIKey || !strings.HasPrefix(t.Subject, "user_") {
+		return fmt.Errorf("store: %s for %q is no user API key", t.Type, t.Subject)
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`+db.forUpdate, t.Subject).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: user %q: %w", t.Subject, ErrNotFound)
 		}
-		return insertMachineToken(ctx, tx, t)
+		if err != nil {
+			return fmt.Errorf("store: lock user: %w", err)
+		}
+		return insertLimitedAPIKey(ctx, tx, t, maxLive)
 	})
+}
+
+// insertLimitedAPIKey inserts t inside tx unless its subject already has
+// maxLive live keys (neither revoked nor expired at t.CreatedAt); the
+// caller has locked the subject's row.
+func insertLimitedAPIKey(ctx context.Context, tx *sql.Tx, t MachineToken, maxLive int) error {
+	if maxLive > 0 {
+		var live int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM machine_tokens
+			WHERE token_type = $1 AND subject = $2 AND revoked = 0 AND (expiration = 0 OR expiration > $3)`,
+			TokenTypeAPIKey, t.Subject, t.CreatedAt).Scan(&live); err != nil {
+			return fmt.Errorf("store: count API keys: %w", err)
+		}
+		if live >= maxLive {
+			return fmt.Errorf("store: %d live keys of %q: %w", live, t.Subject, ErrKeyLimit)
+		}
+	}
+	return insertMachineToken(ctx, tx, t)
 }
 
 // insertMachineToken inserts t inside tx. The subject is repeated in the

@@ -258,3 +258,42 @@ func userIDOf(subject string) any {
 	}
 	return nil
 }
+
+// TestUserAPIKeyLimitUnderRace attacks a user's key limit with concurrent
+// creations: the count and the insert are one transaction, so exactly
+// maxLive keys are created and the others refused with ErrKeyLimit.
+func TestUserAPIKeyLimitUnderRace(t *testing.T) {
+	for name, db := range openDialects(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			u := createUser(t, db, "racer@example.com")
+			const maxLive, n = 5, 20
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { errs[i] = db.InsertUserAPIKey(ctx, orgKey(u.ID, "k"), maxLive) })
+			}
+			wg.Wait()
+			ok, limited := 0, 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, store.ErrKeyLimit):
+					limited++
+				default:
+					t.Errorf("concurrent InsertUserAPIKey: got %v, want nil or ErrKeyLimit", err)
+				}
+			}
+			if ok != maxLive || limited != n-maxLive || liveKeys(t, db, u.ID) != maxLive {
+				t.Errorf("got %d created, %d refused, %d live; want %d, %d, %d", ok, limited, liveKeys(t, db, u.ID), maxLive, n-maxLive, maxLive)
+			}
+			if err := db.InsertUserAPIKey(ctx, orgKey("user_nobody", "k"), maxLive); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("a key of an unknown user: got %v, want ErrNotFound", err)
+			}
+			if err := db.InsertUserAPIKey(ctx, orgKey("org_x", "k"), maxLive); err == nil {
+				t.Error("InsertUserAPIKey with an organization subject: got nil, want an error")
+			}
+		})
+	}
+}

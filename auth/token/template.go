@@ -37,7 +37,7 @@ const (
 
 // ReservedTemplateClaims are set by the server on every template token; a
 // template cannot set or override them.
-var ReservedTemplateClaims = []string{"iss", "sub", "sid", "iat", "nbf", "exp", "azp", "jti"}
+var ReservedTemplateClaims = []string{"iss", "sub", "sid", "iat", "nbf", "exp", "azp", "jti", "act"}
 
 // shortcodeRE matches one shortcode, {{path}}, spaces allowed inside.
 var shortcodeRE = regexp.MustCompile(`\{\{\s*([^{}\s]+)\s*\}\}`)
@@ -274,11 +274,15 @@ type TemplateToken struct {
 	Issuer, Subject, SessionID, AuthorizedParty string
 	IssuedAt                                    time.Time
 	Lifetime, AllowedClockSkew                  int64 // seconds
+	// Actor is who acts during impersonation: set, it is the act claim,
+	// so a downstream service can tell impersonation from the user.
+	Actor *Actor
 }
 
 // TemplateClaims expands template claims with d and sets the reserved
 // claims: iss, sub, sid, iat, nbf (iat − allowed clock skew), exp (iat +
-// lifetime), azp and a fresh jti.
+// lifetime), azp, a fresh jti, and act from an actor session only (a
+// template stored before act was reserved cannot claim one).
 func TemplateClaims(claims json.RawMessage, d *ShortcodeData, t TemplateToken) (map[string]any, error) {
 	out, err := ExpandClaims(claims, d)
 	if err != nil {
@@ -293,6 +297,10 @@ func TemplateClaims(claims json.RawMessage, d *ShortcodeData, t TemplateToken) (
 	out["exp"] = iat + t.Lifetime
 	out["azp"] = t.AuthorizedParty
 	out["jti"] = randid.Base62(20)
+	delete(out, "act")
+	if t.Actor != nil {
+		out["act"] = t.Actor
+	}
 	return out, nil
 }
 

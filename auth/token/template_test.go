@@ -251,3 +251,25 @@ func FuzzExpandClaims(f *testing.F) {
 		}
 	})
 }
+
+// A template stored before act was reserved cannot claim an actor: act is
+// the session's actor, or absent.
+func TestTemplateClaimsAct(t *testing.T) {
+	stored := json.RawMessage(`{"act":{"sub":"user_forged"},"x":"1"}`)
+	base := token.TemplateToken{Issuer: "https://app.example", Subject: "user_1", SessionID: "sess_1", IssuedAt: time.Unix(1_700_000_000, 0), Lifetime: 60}
+	got, err := token.TemplateClaims(stored, &token.ShortcodeData{UserID: "user_1"}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["act"]; ok || got["x"] != "1" {
+		t.Errorf("without an actor: got act %v (x %v), want no act and x kept", got["act"], got["x"])
+	}
+	base.Actor = &token.Actor{Subject: "user_admin"}
+	got, err = token.TemplateClaims(stored, &token.ShortcodeData{UserID: "user_1"}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := got["act"].(*token.Actor); !ok || a.Subject != "user_admin" {
+		t.Errorf("with an actor: got act %#v, want the session's actor user_admin", got["act"])
+	}
+}
