@@ -22,14 +22,8 @@ import (
 // token minted from it lives much longer, so its {{org.*}} must come from
 // the store at mint time, on /api/token as through the frontend API.
 func TestTemplateTokenClaimsFromStore(t *testing.T) {
-	ta := startApp(t, nil)
+	ta, _, u, org := ownerAndDora(t)
 	ctx := context.Background()
-	admin := ta.CreateUser(t, "owner@example.com", "correct horse battery", "Olga", "Owner")
-	u := ta.CreateUser(t, doraEmail, doraPassword, "Dora", "Test")
-	org, err := ta.App.Client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Fabrikam", CreatedBy: &admin.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := ta.App.Client.Organizations.CreateOrganizationMembership(ctx, clerkclient.CreateOrganizationMembershipParams{
 		OrganizationID: org.ID, UserID: u.ID, Role: "org:admin"}); err != nil {
 		t.Fatal(err)
@@ -106,14 +100,8 @@ func TestTemplateTokenActClaim(t *testing.T) {
 // to a minute, but a membership write re-reads the session, so nothing is
 // joined.
 func TestAcceptInvitationRereadsSession(t *testing.T) {
-	ta := startApp(t, nil)
+	ta, owner, u, org := ownerAndDora(t)
 	ctx := context.Background()
-	owner := ta.CreateUser(t, "owner@example.com", "correct horse battery", "Olga", "Owner")
-	u := ta.CreateUser(t, doraEmail, doraPassword, "Dora", "Test")
-	org, err := ta.App.Client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Fabrikam", CreatedBy: &owner.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
 	inv, err := ta.App.Client.Organizations.CreateOrganizationInvitation(ctx, clerkclient.CreateOrganizationInvitationParams{
 		OrganizationID: org.ID, EmailAddress: doraEmail, InviterUserID: owner.ID, Role: "org:member"})
 	if err != nil {
@@ -203,4 +191,18 @@ func TestConfusableAddresses(t *testing.T) {
 		OrganizationID: org.ID, EmailAddress: "b\u043eb@example.com", InviterUserID: owner.ID}); clerkclient.ErrorCode(err) == "" {
 		t.Errorf("an invitation to a mixed-script address: got %v, want a refusal", err)
 	}
+}
+
+// ownerAndDora starts the app with an organization, Fabrikam, owned by
+// Olga, and Dora, who does not belong to it yet.
+func ownerAndDora(t *testing.T) (ta *testApp, owner, dora *auth.User, org *auth.Organization) {
+	t.Helper()
+	ta = startApp(t, nil)
+	owner = ta.CreateUser(t, "owner@example.com", "correct horse battery", "Olga", "Owner")
+	dora = ta.CreateUser(t, doraEmail, doraPassword, "Dora", "Test")
+	org, err := ta.App.Client.Organizations.CreateOrganization(context.Background(), clerkclient.CreateOrganizationParams{Name: "Fabrikam", CreatedBy: &owner.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ta, owner, dora, org
 }
