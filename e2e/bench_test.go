@@ -25,7 +25,7 @@ func benchSession(b *testing.B) (*testApp, func(path string) *http.Request) {
 	}
 	return ta, func(path string) *http.Request {
 		// Both cookies, as a browser sends them.
-		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r := httptest.NewRequest(http.MethodGet, ta.URL+path, nil) // the app's Host
 		r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})
 		r.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: tok})
 		r.Header.Set("Accept", "application/json")
@@ -129,7 +129,7 @@ func benchRefresh(b *testing.B, withOrg bool) {
 		ta.orgActivate(b, c, org.ID)
 	}
 	client := ta.Cookie(b, c, identity.ClientCookie)
-	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r := httptest.NewRequest(http.MethodGet, ta.URL+"/api/me", nil)
 	r.AddCookie(&http.Cookie{Name: identity.ClientCookie, Value: client})
 	benchServe(b, ta.App.Handler, reuse(r), http.StatusOK)
 }
@@ -160,7 +160,7 @@ func BenchmarkSignIn(b *testing.B) {
 	ta := startApp(b, nil)
 	ta.CreateUser(b, "signin@example.com", "bench-password-123", "Sign", "In")
 	body := url.Values{"identifier": {"signin@example.com"}, "password": {"bench-password-123"}}.Encode()
-	benchServe(b, ta.App.Handler, func() *http.Request { return formRequest("/sign-in", body) }, http.StatusSeeOther)
+	benchServe(b, ta.App.Handler, func() *http.Request { return formRequest(ta.URL+"/sign-in", body) }, http.StatusSeeOther)
 }
 
 // BenchmarkSignUp is POST /sign-up for a new address each time: the
@@ -170,7 +170,7 @@ func BenchmarkSignUp(b *testing.B) {
 	i := 0
 	benchServe(b, ta.App.Handler, func() *http.Request {
 		i++
-		return formRequest("/sign-up", url.Values{"email_address": {fmt.Sprintf("new%d@example.com", i)}, "password": {"bench-password-123"}}.Encode())
+		return formRequest(ta.URL+"/sign-up", url.Values{"email_address": {fmt.Sprintf("new%d@example.com", i)}, "password": {"bench-password-123"}}.Encode())
 	}, http.StatusSeeOther)
 }
 

@@ -206,3 +206,44 @@ func ownerAndDora(t *testing.T) (ta *testApp, owner, dora *auth.User, org *auth.
 	}
 	return ta, owner, dora, org
 }
+
+// TestHostHeaderRefused attacks the server as DNS rebinding does: a page
+// on another name that resolves to the app's address. Requests naming
+// another host are refused before any route runs, the health routes
+// excepted; the loopback names on the app's port count as one in
+// development, and ALLOWED_HOSTS adds names.
+func TestHostHeaderRefused(t *testing.T) {
+	ta := startApp(t, map[string]string{"ALLOWED_HOSTS": "app.internal"})
+	u, err := url.Parse(ta.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := plainClient()
+	for _, tc := range []struct {
+		host, path string
+		want       int
+	}{
+		{"rebind.evil.example", "/sign-in", http.StatusMisdirectedRequest},
+		{"rebind.evil.example:" + u.Port(), "/api/me", http.StatusMisdirectedRequest},
+		{"rebind.evil.example", "/dev/mailbox", http.StatusMisdirectedRequest},
+		{"rebind.evil.example", "/healthz", http.StatusOK},
+		{u.Host, "/sign-in", http.StatusOK},
+		{"localhost:" + u.Port(), "/sign-in", http.StatusOK},
+		{"localhost:1", "/sign-in", http.StatusMisdirectedRequest},
+		{"app.internal", "/sign-in", http.StatusOK},
+	} {
+		req, err := http.NewRequest(http.MethodGet, ta.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tc.host
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("GET %s with Host %q: got %d, want %d", tc.path, tc.host, res.StatusCode, tc.want)
+		}
+	}
+}

@@ -55,6 +55,12 @@ func StartLogging(t testing.TB, env map[string]string, log *slog.Logger) *Server
 	for k, v := range env {
 		vars[k] = v
 	}
+	if vars["APP_URL"] != "http://"+srv.Listener.Addr().String() {
+		// Another instance's APP_URL (several instances, one issuer): this
+		// one is reached on its own address, which it must then allow, as
+		// a deployment lists each instance's address in ALLOWED_HOSTS.
+		vars["ALLOWED_HOSTS"] = strings.Trim(vars["ALLOWED_HOSTS"]+","+srv.Listener.Addr().String(), ",")
+	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)

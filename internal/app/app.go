@@ -164,6 +164,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	} else {
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
+	r.Use(hostGuard(cfg))
 	r.Use(SecurityHeaders(cfg.Production))
 	r.NotFound(authenticate(refusals.Handler(http.StatusNotFound, "resource_not_found", "No route matches this path.")).ServeHTTP)
 	r.MethodNotAllowed(authenticate(site.MethodNotAllowedHandler()).ServeHTTP)

@@ -34,6 +34,7 @@ func newVerifyOnly(cfg *config.Config, log *slog.Logger) (*App, error) {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(middleware.GetHead)
+	r.Use(hostGuard(cfg))
 	r.Use(SecurityHeaders(cfg.Production))
 	// No pages: every refusal is JSON.
 	r.NotFound(auth.Refusals{}.Handler(http.StatusNotFound, "resource_not_found", "No route matches this path.").ServeHTTP)

@@ -44,6 +44,14 @@ type Config struct {
 
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []string
+	// ListenAddr (LISTEN_ADDR) is the address to listen on; empty means
+	// loopback in development and every interface in production.
+	ListenAddr string
+	// AllowedHosts are the Host header values requests may carry: the
+	// host of APP_URL plus ALLOWED_HOSTS (see [Config.HostAllowed]).
+	AllowedHosts []string
+	// EnvExplicit reports whether APP_ENV was set rather than defaulted.
+	EnvExplicit bool
 	// SignInRateLimit is the sign-in and sign-up attempts allowed per
 	// client IP per minute.
 	SignInRateLimit int
@@ -62,6 +70,40 @@ type Config struct {
 	// loadtest` (GATEHOUSE_LOADTEST_ROUTES=1, which only that command
 	// sets). Development only.
 	LoadTestRoutes bool
+}
+
+// HostAllowed reports whether a request's Host header names this app: one
+// of AllowedHosts (a name with its port, as APP_URL writes it, or a bare
+// name for any port). In development the loopback names localhost,
+// 127.0.0.1 and [::1] on the same port count as one, so a browser may use
+// any of them. Refusing other hosts keeps DNS rebinding away from a
+// server on a developer's machine.
+func (c *Config) HostAllowed(host string) bool {
+	host = strings.ToLower(host)
+	name, port := splitHostPort(host)
+	for _, a := range c.AllowedHosts {
+		an, ap := splitHostPort(a)
+		if host == a || (ap == "" && name == an) {
+			return true
+		}
+		if !c.Production && isLoopbackName(an) && isLoopbackName(name) && port == ap {
+			return true
+		}
+	}
+	return false
+}
+
+// splitHostPort splits "name:port" ("[::1]:3000" too); the port is "" when
+// there is none.
+func splitHostPort(h string) (name, port string) {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		return h[:i], h[i+1:]
+	}
+	return h, ""
+}
+
+func isLoopbackName(name string) bool {
+	return name == "localhost" || name == "127.0.0.1" || name == "[::1]"
 }
 
 // VerifyOnly reports whether the process only verifies session tokens
@@ -90,7 +132,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 		return def
 	}
-	c := &Config{}
+	c := &Config{EnvExplicit: get("APP_ENV", "") != ""}
 	switch env := get("APP_ENV", "development"); env {
 	case "development":
 	case "production":
@@ -110,6 +152,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, &Error{Msg: "config: APP_URL must be an origin such as https://app.example.com (no path)"}
 	}
 	c.AppOrigin = u.Scheme + "://" + u.Host
+	c.AllowedHosts = []string{strings.ToLower(u.Host)}
+	for _, h := range strings.Split(get("ALLOWED_HOSTS", ""), ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			c.AllowedHosts = append(c.AllowedHosts, h)
+		}
+	}
+	c.ListenAddr = get("LISTEN_ADDR", "")
 	if c.Production && u.Scheme != "https" && get("ALLOW_INSECURE_APP_URL", "") != "true" {
 		return nil, &Error{Msg: "config: APP_URL must use https in production (set ALLOW_INSECURE_APP_URL=true to override, e.g. behind a TLS-terminating proxy on a private network)"}
 	}

@@ -321,3 +321,41 @@ func TestNewSecrets(t *testing.T) {
 		t.Errorf("NewEncryptionKey: got %d bytes (%v), want 32", len(raw), err)
 	}
 }
+
+func TestHostAllowed(t *testing.T) {
+	dev, err := Load(env(map[string]string{"APP_URL": "http://localhost:3000", "ALLOWED_HOSTS": "Admin.Internal, tools.internal:8080"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := Load(env(map[string]string{"APP_ENV": "production", "APP_URL": "https://app.example.com", "CLERK_SECRET_KEY": testLiveSecret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    *Config
+		host string
+		want bool
+	}{
+		{"dev: APP_URL's host", dev, "localhost:3000", true},
+		{"dev: case is ignored", dev, "LOCALHOST:3000", true},
+		{"dev: 127.0.0.1 on the same port", dev, "127.0.0.1:3000", true},
+		{"dev: [::1] on the same port", dev, "[::1]:3000", true},
+		{"dev: loopback on another port", dev, "127.0.0.1:3001", false},
+		{"dev: a rebinding name", dev, "attacker.example:3000", false},
+		{"dev: a bare allowed name, any port", dev, "admin.internal:9999", true},
+		{"dev: an allowed name with its port", dev, "tools.internal:8080", true},
+		{"dev: an allowed name on another port", dev, "tools.internal:8081", false},
+		{"dev: empty", dev, "", false},
+		{"prod: APP_URL's host", prod, "app.example.com", true},
+		{"prod: another name", prod, "evil.example.com", false},
+		{"prod: loopback counts for nothing", prod, "127.0.0.1", false},
+	} {
+		if got := tc.c.HostAllowed(tc.host); got != tc.want {
+			t.Errorf("%s: HostAllowed(%q): got %v, want %v", tc.name, tc.host, got, tc.want)
+		}
+	}
+	if dev.EnvExplicit {
+		t.Error("EnvExplicit without APP_ENV: got true, want false")
+	}
+}
