@@ -16,7 +16,8 @@ import (
 // signed-in user and let only the organization's admins, as the store
 // sees them at that moment, list, create and revoke its keys.
 func TestOrganizationAPIKeysClient(t *testing.T) {
-	s := newStack(t)
+	// Carol is an instance administrator: she may impersonate (below).
+	s := newStackWith(t, func(c *identity.Config) { c.ReservedEmails = []string{"carol@example.com"} })
 	ctx := context.Background()
 	keys := s.client.APIKeys
 	alice := s.signIn(t, "alice@example.com")

@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
@@ -246,4 +250,75 @@ func TestHostHeaderRefused(t *testing.T) {
 			t.Errorf("GET %s with Host %q: got %d, want %d", tc.path, tc.host, res.StatusCode, tc.want)
 		}
 	}
+}
+
+// impersonate signs a new browser in as target on behalf of admin through
+// an actor token's link, and returns the browser and its session id.
+func impersonate(t *testing.T, ta *testApp, adminID, targetID string) (*http.Client, string) {
+	t.Helper()
+	at, err := ta.App.Client.ActorTokens.Create(context.Background(), clerkclient.CreateActorTokenParams{UserID: targetID,
+		Actor: json.RawMessage(`{"sub":"` + adminID + `"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ta.Browser(t)
+	if res, body := harness.PostForm(t, c, ta.URL+"/sign-in/ticket", url.Values{"token": {at.Token}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in with the ticket: got %d, want 303: %.300s", res.StatusCode, body)
+	}
+	return c, ta.sessionID(t, c)
+}
+
+// TestImpersonationBounds attacks actor sessions that outlive their
+// actor's rights: the administrator banned, or no longer an administrator
+// (ADMIN_EMAILS changed, seen by another instance). The next refresh ends
+// the session and clears the cookies; and an actor session is short.
+func TestImpersonationBounds(t *testing.T) {
+	var logs syncBuffer
+	env := map[string]string{"ADMIN_EMAILS": "root@example.com", "DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "shared.db")}
+	ta := &testApp{harness.StartLogging(t, env, slog.New(slog.NewTextHandler(&logs, nil)))}
+	ctx := context.Background()
+	admin := ta.CreateUser(t, "root@example.com", "correct horse battery", "Root", "Admin")
+	u := ta.CreateUser(t, doraEmail, doraPassword, "Dora", "Test")
+
+	c, sid := impersonate(t, ta, admin.ID, u.ID)
+	sess, err := ta.App.Client.Sessions.GetSession(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if life := time.Duration(sess.ExpireAt-sess.CreatedAt) * time.Millisecond; life > time.Hour {
+		t.Errorf("actor session lifetime: got %s, want at most 1h (IMPERSONATION_MAX_AGE)", life)
+	}
+
+	t.Run("administrator banned", func(t *testing.T) {
+		c, _ := impersonate(t, ta, admin.ID, u.ID)
+		if _, err := ta.App.Client.Users.BanUser(ctx, admin.ID); err != nil {
+			t.Fatal(err)
+		}
+		defer ta.App.Client.Users.UnbanUser(ctx, admin.ID)
+		ta.dropCookie(c, "__session") // the next request refreshes
+		res, uid := ta.me(t, c, nil)
+		if uid != "" {
+			t.Errorf("after the administrator's ban: got signed in as %s, want signed out", uid)
+		}
+		assertCleared(t, res)
+		if !strings.Contains(logs.String(), "impersonation ended") || !strings.Contains(logs.String(), "banned") {
+			t.Errorf("log: want \"impersonation ended\" with the reason; got %s", logs.String())
+		}
+	})
+
+	t.Run("no longer an administrator", func(t *testing.T) {
+		// Another instance on the same database, its ADMIN_EMAILS without root.
+		other := map[string]string{"APP_URL": ta.URL, "DATABASE_URL": env["DATABASE_URL"],
+			"CLERK_SECRET_KEY": ta.Cfg.SecretKey, "CLERK_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(ta.Cfg.EncryptionKey)}
+		tb := startApp(t, other)
+		ta.dropCookie(c, "__session")
+		res, body := harness.Do(t, c, http.MethodGet, tb.URL+"/api/me", nil, nil)
+		if strings.Contains(body, u.ID) {
+			t.Errorf("refresh on an instance where root is no administrator: got %s, want signed out", body)
+		}
+		assertCleared(t, res)
+		if s, err := ta.App.Client.Sessions.GetSession(ctx, sid); err != nil || s.Status != "revoked" {
+			t.Errorf("the actor session: got %v (%v), want revoked", s, err)
+		}
+	})
 }

@@ -7,6 +7,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -73,6 +74,12 @@ func okCount(t *testing.T, ta *testApp, orgID string) int {
 }
 
 func okFlow(t *testing.T, env map[string]string) {
+	// Carol is an instance administrator: she impersonates Alice below.
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["ADMIN_EMAILS"] = "carol@example.com"
 	ta, alice, bob, carol := pgSeeded(t, env)
 	ctx := context.Background()
 	acme := ta.OrgID(t, "acme")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
 // TicketPath is the page an actor token's link opens, with ?token=….
@@ -254,6 +255,9 @@ func (s *Service) SignInWithActorToken(ctx context.Context, secret, clientCookie
 	sum := sha256.Sum256([]byte(secret))
 	c, clientSecret := s.newClient(ctx, clientCookie)
 	sess := s.newSession(c.ID, "")
+	// An actor session is short: it ends within ImpersonationMaxAge
+	// whatever the session lifetime.
+	sess.ExpireAt = min(sess.ExpireAt, s.now().Add(s.impersonationMaxAge()).UnixMilli())
 	t, created, err := s.store.RedeemActorToken(ctx, sum[:], *c, *sess)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errTicketInvalid()
@@ -268,4 +272,58 @@ func (s *Service) SignInWithActorToken(ctx context.Context, secret, clientCookie
 	s.log.InfoContext(ctx, "impersonation started", "actor_user_id", t.ActorUserID, "user_id", t.UserID,
 		"session_id", created.ID, "actor_token_id", t.ID)
 	return s.signedIn(ctx, u, created, clientSecret, origin)
+}
+
+func (s *Service) impersonationMaxAge() time.Duration {
+	if s.cfg.ImpersonationMaxAge > 0 {
+		return s.cfg.ImpersonationMaxAge
+	}
+	return time.Hour
+}
+
+// checkActor ends an actor session whose actor no longer may act: deleted,
+// banned, or no longer an instance administrator. It runs at every
+// refresh, so removing an administrator from ADMIN_EMAILS (or banning
+// them) ends their impersonations within a session token's lifetime.
+func (s *Service) checkActor(ctx context.Context, sess *store.Session) error {
+	var a token.Actor
+	if err := json.Unmarshal(sess.Actor, &a); err != nil || a.Subject == "" {
+		return s.endImpersonation(ctx, sess, "the actor claim is unreadable")
+	}
+	u, err := s.store.GetUser(ctx, a.Subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s.endImpersonation(ctx, sess, "the administrator was deleted")
+	case err != nil:
+		return fmt.Errorf("identity: load the actor: %w", err)
+	case u.Banned:
+		return s.endImpersonation(ctx, sess, "the administrator is banned")
+	case !s.isAdmin(u):
+		return s.endImpersonation(ctx, sess, "the actor is no longer an administrator")
+	}
+	return nil
+}
+
+// isAdmin reports whether u is an instance administrator (ADMIN_USER_IDS
+// or ADMIN_EMAILS).
+func (s *Service) isAdmin(u *store.User) bool {
+	if slices.Contains(s.cfg.AdminUserIDs, u.ID) {
+		return true
+	}
+	for _, e := range u.EmailAddresses {
+		if slices.Contains(s.cfg.ReservedEmails, e.Email) {
+			return true
+		}
+	}
+	return false
+}
+
+// endImpersonation revokes an actor session and logs why; the caller
+// answers ErrSignedOut, which clears the browser's cookies.
+func (s *Service) endImpersonation(ctx context.Context, sess *store.Session, reason string) error {
+	if _, err := s.store.EndSession(ctx, sess.ID, store.SessionRevoked); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("identity: end an actor session: %w", err)
+	}
+	s.log.InfoContext(ctx, "impersonation ended", "reason", reason, "session_id", sess.ID, "user_id", sess.UserID, "actor", string(sess.Actor))
+	return ErrSignedOut
 }

@@ -46,6 +46,12 @@ type Config struct {
 	// that the address is the caller's). Accounts for them are created
 	// with the command line or the backend client.
 	ReservedEmails []string
+	// AdminUserIDs and the ReservedEmails name the instance
+	// administrators: an actor session lasts only while its actor is one.
+	AdminUserIDs []string
+	// ImpersonationMaxAge bounds an actor session's absolute lifetime
+	// (default 1 h).
+	ImpersonationMaxAge time.Duration
 	// TemplateKeys decrypts the custom signing keys of JWT templates.
 	TemplateKeys *token.Sealer
 }
@@ -353,6 +359,11 @@ func (s *Service) checkLive(ctx context.Context, sess *store.Session) (*store.Se
 	}
 	if u.Banned {
 		return nil, ErrSignedOut
+	}
+	if len(sess.Actor) > 0 {
+		if err := s.checkActor(ctx, sess); err != nil {
+			return nil, err
+		}
 	}
 	return sess, nil
 }

@@ -90,6 +90,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
 		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
 		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired, ReservedEmails: cfg.AdminEmails,
+		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
 	}, st, keys, cookies, hasher, log)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,

@@ -41,6 +41,9 @@ type Config struct {
 
 	SessionMaxAge   time.Duration
 	SessionTokenTTL time.Duration
+	// ImpersonationMaxAge is the absolute lifetime of an actor session
+	// (IMPERSONATION_MAX_AGE).
+	ImpersonationMaxAge time.Duration
 
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []string
@@ -223,6 +226,9 @@ func Load(getenv func(string) string) (*Config, error) {
 
 	if c.SessionMaxAge, err = duration(get("SESSION_MAX_AGE", "168h"), time.Minute); err != nil {
 		return nil, &Error{Msg: "config: SESSION_MAX_AGE must be a duration of at least 1m, such as 168h"}
+	}
+	if c.ImpersonationMaxAge, err = duration(get("IMPERSONATION_MAX_AGE", "1h"), time.Minute); err != nil {
+		return nil, &Error{Msg: "config: IMPERSONATION_MAX_AGE must be a duration of at least 1m, such as 1h"}
 	}
 	if c.SessionTokenTTL, err = duration(get("SESSION_TOKEN_TTL", "60s"), time.Second); err != nil || c.SessionTokenTTL > time.Hour {
 		return nil, &Error{Msg: "config: SESSION_TOKEN_TTL must be a duration from 1s to 1h, such as 60s"}
