@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -321,4 +323,46 @@ func TestImpersonationBounds(t *testing.T) {
 			t.Errorf("the actor session: got %v (%v), want revoked", s, err)
 		}
 	})
+}
+
+// TestInvitationLimits attacks invitations as a mail cannon: one inviter
+// sending 25 at once gets 20 through (counted in the store, inside the
+// write), and an organization at most 50 an hour whoever sends them.
+func TestInvitationLimits(t *testing.T) {
+	ta, owner, _, org := ownerAndDora(t)
+	ctx := context.Background()
+	invite := func(i int, inviter string) error {
+		_, err := ta.App.Client.Organizations.CreateOrganizationInvitation(ctx, clerkclient.CreateOrganizationInvitationParams{
+			OrganizationID: org.ID, EmailAddress: fmt.Sprintf("target%d@example.com", i), InviterUserID: inviter})
+		return err
+	}
+	errs := make([]error, 25)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { <-start; errs[i] = invite(i, owner.ID) })
+	}
+	close(start)
+	wg.Wait()
+	sent := 0
+	for _, err := range errs {
+		switch e, _ := errors.AsType[*auth.APIError](err); {
+		case err == nil:
+			sent++
+		case e == nil || e.Status != http.StatusTooManyRequests || e.Code() != "too_many_invitations":
+			t.Errorf("an invitation over the inviter's limit: got %v, want 429 too_many_invitations", err)
+		}
+	}
+	if sent != 20 {
+		t.Errorf("one inviter's invitations in an hour: got %d sent, want 20", sent)
+	}
+	// Without an inviter (the instance), the organization's own bound.
+	for i := 100; i < 130; i++ {
+		if err := invite(i, ""); err != nil {
+			t.Fatalf("invitation %d of the organization: %v", i-100+21, err)
+		}
+	}
+	if err := invite(200, ""); clerkclient.ErrorCode(err) != "too_many_invitations" {
+		t.Errorf("the organization's 51st invitation this hour: got %v, want too_many_invitations", err)
+	}
 }

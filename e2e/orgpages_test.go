@@ -166,7 +166,7 @@ func TestIntegrationOrgPages(t *testing.T) {
 	body = pgGet(t, ta, alice, "/org", http.StatusOK)
 	pgWantText(t, "/org invitations", body, "dora@example.com", "Revoke")
 	box := pgGet(t, ta, plainClient(), "/dev/mailbox", http.StatusOK)
-	pgWantText(t, "mailbox", box, "Join Acme Corp on Gatehouse", "To dora@example.com", "Alice Admin invited you")
+	pgWantText(t, "mailbox", box, "You are invited to an organization on Gatehouse", "To dora@example.com", `&#34;Alice Admin&#34; invited you`, `the organization &#34;Acme Corp&#34;`)
 	link := pgLinkRE.FindString(box)
 	if link == "" {
 		t.Fatalf("mailbox: no invitation link in %.500s", pgText(box))
@@ -277,7 +277,7 @@ func TestIntegrationInvitationBySMTP(t *testing.T) {
 	pgPost(t, ta, alice, "/org/invitations", url.Values{"organization_id": {acme}, "email_address": {"dora@example.com"}}, http.StatusSeeOther, "/org?notice=invited")
 	select {
 	case msg := <-received:
-		for _, want := range []string{"MAIL FROM:<team@example.com>", "RCPT TO:<dora@example.com>", "Subject: Join Acme Inc on Gatehouse", "/org/invitations/accept?token="} {
+		for _, want := range []string{"MAIL FROM:<team@example.com>", "RCPT TO:<dora@example.com>", "Subject: You are invited to an organization on Gatehouse", "/org/invitations/accept?token="} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("SMTP session lacks %q:\n%s", want, msg)
 			}

@@ -114,7 +114,10 @@ type OrgsConfig struct {
 	SendInvitation func(ctx context.Context, m InvitationMessage) error
 	// InvitationTTL is how long invitations last (default 30 days).
 	InvitationTTL time.Duration
-	Log           *slog.Logger
+	// InvitationLimits bound the mail invitations send (default
+	// [DefaultInvitationLimits]); they are counted in the store.
+	InvitationLimits *store.InvitationLimits
+	Log              *slog.Logger
 }
 
 // Orgs manages organizations, memberships and invitations. Every write
@@ -132,6 +135,15 @@ type Orgs struct {
 	now func() time.Time
 }
 
+// DefaultInvitationLimits bound invitations when OrgsConfig sets none:
+// each sends mail to an address the inviter chose.
+func DefaultInvitationLimits() store.InvitationLimits {
+	return store.InvitationLimits{PerInviterPerHour: 20, PerOrganizationPerHour: 50, PendingPerOrganization: 100}
+}
+
+// CodeInvitationLimit refuses an invitation over its limits (429).
+const CodeInvitationLimit = "too_many_invitations"
+
 // NewOrgs returns the organizations service over st.
 func NewOrgs(st store.Store, cfg OrgsConfig) *Orgs {
 	if cfg.Roles == nil {
@@ -139,6 +151,10 @@ func NewOrgs(st store.Store, cfg OrgsConfig) *Orgs {
 	}
 	if cfg.InvitationTTL <= 0 {
 		cfg.InvitationTTL = DefaultInvitationTTL
+	}
+	if cfg.InvitationLimits == nil {
+		l := DefaultInvitationLimits()
+		cfg.InvitationLimits = &l
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -702,7 +718,12 @@ func (o *Orgs) Invite(ctx context.Context, c Caller, in InviteInput) (*CreatedIn
 	inv, err := o.st.CreateInvitation(ctx, store.NewInvitation{
 		OrganizationID: in.OrganizationID, Email: email, Role: r, InviterID: in.InviterUserID, TokenHash: sum[:],
 		ExpiresAt: expires.UnixMilli(), PublicMetadata: in.PublicMetadata, PrivateMetadata: in.PrivateMetadata,
+		Limits: *o.cfg.InvitationLimits,
 	}, o.guard(c, roles.MembershipsManage))
+	if errors.Is(err, store.ErrInvitationLimit) {
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: CodeInvitationLimit, RetryAfter: time.Hour,
+			Message: "Too many invitations. Try again later, or revoke pending ones.", LongMessage: "Invitations are limited per inviter and per organization each hour, and pending ones per organization."}
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Status: http.StatusConflict, Code: CodeDuplicateInvitation, Param: "email_address",
 			Message: "This address already has a pending invitation.", LongMessage: "Revoke the pending invitation first to send a new one."}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
 )
@@ -40,7 +41,19 @@ type NewInvitation struct {
 	ExpiresAt       int64
 	PublicMetadata  json.RawMessage
 	PrivateMetadata json.RawMessage
+	// Limits bound the mail invitations send; zero fields are unlimited.
+	Limits InvitationLimits
 }
+
+// InvitationLimits bound invitations, counted inside the write so they
+// hold across instances: per inviter and per organization in the last
+// hour, and pending ones per organization.
+type InvitationLimits struct {
+	PerInviterPerHour, PerOrganizationPerHour, PendingPerOrganization int
+}
+
+// ErrInvitationLimit means a new invitation is over one of its limits.
+var ErrInvitationLimit = errors.New("store: over the invitation limits")
 
 // InvitationFilter selects invitations of one organization.
 type InvitationFilter struct {
@@ -86,6 +99,9 @@ func (db *DB) CreateInvitation(ctx context.Context, ni NewInvitation, g Guard) (
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: check membership: %w", err)
+		}
+		if err := checkInvitationLimits(ctx, tx, db.forUpdate, ni, now); err != nil {
+			return err
 		}
 		// A pending invitation past its expiry no longer blocks a new one.
 		if _, err := tx.ExecContext(ctx, `UPDATE organization_invitations SET status = $1, updated_at = $2
@@ -275,4 +291,56 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, userID str
 		return nil, nil, err
 	}
 	return m, inv, nil
+}
+
+// checkInvitationLimits refuses ni with ErrInvitationLimit when it is over
+// ni.Limits. The organization row is locked by the caller; the inviter's
+// row is locked here, so one inviter's invitations to several
+// organizations count one after another too.
+func checkInvitationLimits(ctx context.Context, tx *sql.Tx, forUpdate string, ni NewInvitation, now int64) error {
+	l := ni.Limits
+	hourAgo := now - time.Hour.Milliseconds()
+	count := func(what, query string, args ...any) (int, error) {
+		var n int
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("store: count %s: %w", what, err)
+		}
+		return n, nil
+	}
+	if l.PerInviterPerHour > 0 && ni.InviterID != "" {
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`+forUpdate, ni.InviterID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: inviter %q: %w", ni.InviterID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("store: lock inviter: %w", err)
+		}
+		n, err := count("the inviter's invitations", `SELECT count(*) FROM organization_invitations WHERE inviter_id = $1 AND created_at > $2`, ni.InviterID, hourAgo)
+		if err != nil {
+			return err
+		}
+		if n >= l.PerInviterPerHour {
+			return fmt.Errorf("store: %d invitations by %q this hour: %w", n, ni.InviterID, ErrInvitationLimit)
+		}
+	}
+	if l.PerOrganizationPerHour > 0 {
+		n, err := count("the organization's invitations", `SELECT count(*) FROM organization_invitations WHERE organization_id = $1 AND created_at > $2`, ni.OrganizationID, hourAgo)
+		if err != nil {
+			return err
+		}
+		if n >= l.PerOrganizationPerHour {
+			return fmt.Errorf("store: %d invitations of %q this hour: %w", n, ni.OrganizationID, ErrInvitationLimit)
+		}
+	}
+	if l.PendingPerOrganization > 0 {
+		n, err := count("pending invitations", `SELECT count(*) FROM organization_invitations WHERE organization_id = $1 AND status = $2 AND expires_at > $3`, ni.OrganizationID, StatusPending, now)
+		if err != nil {
+			return err
+		}
+		if n >= l.PendingPerOrganization {
+			return fmt.Errorf("store: %d pending invitations of %q: %w", n, ni.OrganizationID, ErrInvitationLimit)
+		}
+	}
+	return nil
 }
