@@ -57,7 +57,7 @@ func SignIn(w http.ResponseWriter, r *http.Request, identifier, password string)
 	if err := limited(w, r, o); err != nil {
 		return err
 	}
-	res, err := svc.SignIn(r.Context(), identifier, password, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	res, err := svc.SignIn(o.Limiter.RequestContext(r, ""), identifier, password, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
 		return err
 	}
@@ -65,34 +65,49 @@ func SignIn(w http.ResponseWriter, r *http.Request, identifier, password string)
 	return nil
 }
 
-// SignUp creates a user with a password and signs this browser in as
-// them. A refusal is an *Error, whose Param names the field at fault.
-func SignUp(w http.ResponseWriter, r *http.Request, p SignUpParams) error {
+// SignUp creates an account with a password. With SIGN_UP_VERIFICATION
+// =email_code (the default) no user exists yet: a code goes to the
+// address, the attempt is remembered in this browser, and complete is
+// false (continue with [VerifySignUp]). With verification off the user
+// is created, its address unverified, this browser is signed in and
+// complete is true. A refusal is an *Error, whose Param names the field
+// at fault.
+func SignUp(w http.ResponseWriter, r *http.Request, p SignUpParams) (complete bool, err error) {
 	svc, o, err := identityOf(r)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := limited(w, r, o); err != nil {
-		return err
+		return false, err
 	}
-	res, err := svc.SignUp(r.Context(), identity.SignUpInput{
-		EmailAddress: p.EmailAddress, Password: p.Password, FirstName: p.FirstName, LastName: p.LastName,
-	}, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	ctx := o.Limiter.RequestContext(r, "")
+	in := identity.SignUpInput{EmailAddress: p.EmailAddress, Password: p.Password, FirstName: p.FirstName, LastName: p.LastName}
+	if svc.VerifiesSignUps() {
+		a, err := svc.StartSignUp(ctx, in)
+		if err != nil {
+			return false, err
+		}
+		at := svc.Cookies().ReadAttempts(r)
+		at.SignUp = a.ID
+		svc.Cookies().SetAttempts(w, at)
+		return false, nil
+	}
+	res, err := svc.SignUp(ctx, in, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
-		return err
+		return false, err
 	}
 	svc.Cookies().SetSignedIn(w, res)
-	return nil
+	return true, nil
 }
 
 // SignInWithTicket uses a sign-in link's actor token, once, to start an
 // impersonation session on this browser.
 func SignInWithTicket(w http.ResponseWriter, r *http.Request, ticket string) error {
-	svc, _, err := identityOf(r)
+	svc, o, err := identityOf(r)
 	if err != nil {
 		return err
 	}
-	res, err := svc.SignInWithActorToken(r.Context(), ticket, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	res, err := svc.SignInWithActorToken(o.Limiter.RequestContext(r, ""), ticket, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
 		return err
 	}

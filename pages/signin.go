@@ -104,7 +104,7 @@ func (f *AuthForms) SignUp() http.Handler {
 			EmailAddress: form["email_address"], FirstName: form["first_name"], LastName: form["last_name"],
 			RedirectURL: form["redirect_url"],
 		}
-		err = auth.SignUp(w, r, auth.SignUpParams{
+		complete, err := auth.SignUp(w, r, auth.SignUpParams{
 			EmailAddress: form["email_address"], Password: form["password"],
 			FirstName: form["first_name"], LastName: form["last_name"],
 		})
@@ -121,6 +121,10 @@ func (f *AuthForms) SignUp() http.Handler {
 				p.Error = e.Message
 			}
 			f.renderSignUp(w, r, e.Status, p)
+			return
+		}
+		if !complete {
+			http.Redirect(w, r, signUpVerifyPath, http.StatusSeeOther)
 			return
 		}
 		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignUpFallback), http.StatusSeeOther)

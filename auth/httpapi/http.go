@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
 // MaxBodyBytes bounds every request body the identity server reads.
@@ -174,4 +176,19 @@ func WriteError(w http.ResponseWriter, err error) string {
 	}{Errors: []apiError{{Code: e.Code, Message: e.Message, LongMessage: e.LongMessage, Meta: e.Meta()}},
 		TraceID: trace})
 	return trace
+}
+
+// RequestContext returns r's context carrying the store's RequestInfo:
+// the client IP as the limiter counts it, and the user agent, for the
+// audit events and the sessions list. sid names the caller's session, if
+// known.
+func (l *Limiter) RequestContext(r *http.Request, sid string) context.Context {
+	ip := ""
+	if l != nil {
+		ip = l.clientIP(r)
+	}
+	if ip == "" {
+		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
+	}
+	return store.WithRequestInfo(r.Context(), store.RequestInfo{IP: ip, UserAgent: r.UserAgent(), SessionID: sid})
 }

@@ -254,7 +254,7 @@ func (s *Service) SignInWithActorToken(ctx context.Context, secret, clientCookie
 	}
 	sum := sha256.Sum256([]byte(secret))
 	c, clientSecret := s.newClient(ctx, clientCookie)
-	sess := s.newSession(c.ID, "")
+	sess := s.newSession(ctx, c.ID, "")
 	// An actor session is short: it ends within ImpersonationMaxAge
 	// whatever the session lifetime.
 	sess.ExpireAt = min(sess.ExpireAt, s.now().Add(s.impersonationMaxAge()).UnixMilli())

@@ -110,3 +110,41 @@ func ClientCookieValue(r *http.Request) string {
 	}
 	return ""
 }
+
+// AttemptCookie holds the sign-up and sign-in attempts under way in this
+// browser (their ids, sealed like the client cookie), so a code or a new
+// password is accepted only from the browser that started the attempt.
+const AttemptCookie = "__attempt"
+
+// Attempts are the attempts an [AttemptCookie] names.
+type Attempts struct {
+	SignUp string `json:"su,omitempty"`
+	SignIn string `json:"si,omitempty"`
+}
+
+// ReadAttempts returns the attempts of r's attempt cookie (none when it
+// is missing or not ours).
+func (c *Cookies) ReadAttempts(r *http.Request) Attempts {
+	var a Attempts
+	if ck, err := r.Cookie(AttemptCookie); err == nil {
+		if c.codec.Decode(AttemptCookie, ck.Value, &a) != nil {
+			return Attempts{}
+		}
+	}
+	return a
+}
+
+// SetAttempts sets the attempt cookie to a, or clears it when a is empty.
+// It lives a day at most: no attempt outlives that.
+func (c *Cookies) SetAttempts(w http.ResponseWriter, a Attempts) {
+	if a == (Attempts{}) {
+		http.SetCookie(w, c.cookie(AttemptCookie, "", -1))
+		return
+	}
+	v, err := c.codec.Encode(AttemptCookie, a)
+	if err != nil {
+		return // ids are short: cannot happen
+	}
+	http.SetCookie(w, c.cookie(AttemptCookie, v, int((24*time.Hour)/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+}

@@ -51,7 +51,14 @@ func signingKeyPEM() string {
 	return pemKey
 }
 
+// newService returns a service whose sign-ups take one step (most tests
+// are about what follows); newServiceWith changes the configuration.
 func newService(t *testing.T) (*Service, *store.DB) {
+	t.Helper()
+	return newServiceWith(t, func(*Config) {})
+}
+
+func newServiceWith(t *testing.T, change func(*Config)) (*Service, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
@@ -67,10 +74,13 @@ func newService(t *testing.T) (*Service, *store.DB) {
 	if err != nil {
 		t.Fatalf("NewCookies: %v", err)
 	}
-	svc := New(Config{
+	cfg := Config{
 		Issuer: appURL, AppOrigin: appURL, AuthorizedParties: []string{appURL},
-		TokenTTL: time.Minute, SessionMaxAge: time.Hour,
-	}, db, keys, cookies, password.NewHasher(fastParams, 0), slog.New(slog.DiscardHandler))
+		TokenTTL: time.Minute, SessionMaxAge: time.Hour, SignUpVerification: SignUpNoCode,
+		CodeKey: testEncKey, Mail: NewMailGate(db, DefaultMailLimits()),
+	}
+	change(&cfg)
+	svc := New(cfg, db, keys, cookies, password.NewHasher(fastParams, 0), slog.New(slog.DiscardHandler))
 	return svc, db
 }
 

@@ -117,7 +117,9 @@ type OrgsConfig struct {
 	// InvitationLimits bound the mail invitations send (default
 	// [DefaultInvitationLimits]); they are counted in the store.
 	InvitationLimits *store.InvitationLimits
-	Log              *slog.Logger
+	// Mail is the limiter every message passes (nil: none).
+	Mail *MailGate
+	Log  *slog.Logger
 }
 
 // Orgs manages organizations, memberships and invitations. Every write
@@ -743,7 +745,13 @@ func (o *Orgs) Invite(ctx context.Context, c Caller, in InviteInput) (*CreatedIn
 				}
 			}
 		}
-		if err := o.cfg.SendInvitation(ctx, msg); err != nil {
+		// Counted once the store has authorised the invitation, so no one
+		// can spend an address's allowance with refused requests.
+		err := o.cfg.Mail.Allow(ctx, "invitation", email, in.InviterUserID)
+		if err == nil {
+			err = o.cfg.SendInvitation(ctx, msg)
+		}
+		if err != nil {
 			out.SendError = err
 			o.cfg.Log.ErrorContext(ctx, "could not send an invitation", "invitation_id", inv.ID, "err", err)
 		}

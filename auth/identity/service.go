@@ -54,6 +54,20 @@ type Config struct {
 	ImpersonationMaxAge time.Duration
 	// TemplateKeys decrypts the custom signing keys of JWT templates.
 	TemplateKeys *token.Sealer
+	// SignUpVerification is "email_code" (the default: a sign-up becomes a
+	// user only once the code mailed to its address is entered) or "off"
+	// (the user is created at once, its address unverified).
+	SignUpVerification string
+	// Development enables Clerk's test addresses (+clerk_test, code
+	// 424242, no mail sent). Never set in production.
+	Development bool
+	// CodeKey keys the hashes of one-time codes (at least 32 bytes).
+	CodeKey []byte
+	// SendCode mails a one-time code; nil sends nothing (codes can then
+	// only be used with test addresses).
+	SendCode func(ctx context.Context, m CodeMail) error
+	// Mail limits every message sent (nil: no limits).
+	Mail *MailGate
 }
 
 // Service signs people in and out and mints their session tokens.
@@ -64,6 +78,7 @@ type Service struct {
 	cookies *Cookies
 	hasher  *password.Hasher
 	log     *slog.Logger
+	mail    *MailGate
 	now     func() time.Time
 }
 
@@ -83,7 +98,10 @@ func New(cfg Config, st store.Store, keys *token.Keyring, cookies *Cookies, hash
 	if cfg.Roles == nil {
 		cfg.Roles = roles.Default()
 	}
-	return &Service{cfg: cfg, store: st, keys: keys, cookies: cookies, hasher: hasher, log: log, now: time.Now}
+	if cfg.SignUpVerification == "" {
+		cfg.SignUpVerification = SignUpEmailCode
+	}
+	return &Service{cfg: cfg, store: st, keys: keys, cookies: cookies, hasher: hasher, log: log, mail: cfg.Mail, now: time.Now}
 }
 
 // Cookies returns the cookie codec the service signs people in with.
@@ -119,44 +137,18 @@ func checkName(param, v string) (string, error) {
 	return v, nil
 }
 
-// SignUp creates a user and signs them in on this browser. clientCookie is
-// the request's __client cookie value, if any.
+// SignUp creates a user and signs them in on this browser at once, with
+// the address stored unverified: SIGN_UP_VERIFICATION=off. (With codes,
+// the default, sign-up is [Service.StartSignUp] and
+// [Service.AttemptSignUp].) clientCookie is the request's __client cookie
+// value, if any.
 func (s *Service) SignUp(ctx context.Context, in SignUpInput, clientCookie, origin string) (*SignedIn, error) {
-	if strings.TrimSpace(in.EmailAddress) == "" {
-		return nil, paramMissing("email_address")
+	if s.VerifiesSignUps() {
+		return nil, errors.New("identity: sign-ups need a code here: use StartSignUp")
 	}
-	email := NormalizeEmail(in.EmailAddress)
-	if email == "" {
-		return nil, paramFormat("email_address", "Enter a valid email address.")
-	}
-	if in.Password == "" {
-		return nil, paramMissing("password")
-	}
-	first, err := checkName("first_name", in.FirstName)
+	email, first, last, hash, err := s.checkSignUp(ctx, in)
 	if err != nil {
 		return nil, err
-	}
-	last, err := checkName("last_name", in.LastName)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.hasher.Check(in.Password, email, first, last, first+last); err != nil {
-		return nil, passwordError(err)
-	}
-	if slices.Contains(s.cfg.ReservedEmails, email) {
-		return nil, identifierExists() // as if taken: the list is nobody's business
-	}
-	if _, err := s.store.GetUserByEmail(ctx, email); err == nil {
-		return nil, identifierExists()
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if errors.Is(err, password.ErrBusy) {
-		return nil, errBusy()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("identity: sign-up: %w", err)
 	}
 	u, err := s.store.CreateUser(ctx, store.NewUser{Email: email, FirstName: first, LastName: last, PasswordHash: hash})
 	if errors.Is(err, store.ErrConflict) {
@@ -165,7 +157,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, clientCookie, orig
 	if err != nil {
 		return nil, fmt.Errorf("identity: sign-up: %w", err)
 	}
-	s.log.InfoContext(ctx, "user signed up", "user_id", u.ID)
+	s.log.InfoContext(ctx, "user signed up", "user_id", u.ID, "verified", false)
 	return s.startSession(ctx, u, clientCookie, origin)
 }
 
@@ -256,7 +248,7 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 // new secret, so a planted cookie is worthless after sign-in.
 func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie, origin string) (*SignedIn, error) {
 	c, secret := s.newClient(ctx, clientCookie)
-	sess := s.newSession(c.ID, u.ID)
+	sess := s.newSession(ctx, c.ID, u.ID)
 	if err := s.store.CreateSession(ctx, *c, *sess); err != nil {
 		return nil, fmt.Errorf("identity: create session: %w", err)
 	}
@@ -278,13 +270,15 @@ func (s *Service) newClient(ctx context.Context, clientCookie string) (*store.Cl
 	return &store.Client{ID: clientID, SecretHash: sum[:]}, secret
 }
 
-// newSession returns a new session of userID on clientID, not yet stored.
-func (s *Service) newSession(clientID, userID string) *store.Session {
+// newSession returns a new session of userID on clientID, not yet stored,
+// with the device of the request (the context's store.RequestInfo).
+func (s *Service) newSession(ctx context.Context, clientID, userID string) *store.Session {
 	now := s.now().UnixMilli()
+	ri := store.RequestInfoFrom(ctx)
 	return &store.Session{
 		ID: randid.New("sess"), ClientID: clientID, UserID: userID, Status: s.statusFor(""),
 		FactorVerifiedAt: now, ExpireAt: now + s.cfg.SessionMaxAge.Milliseconds(), LastActiveAt: now,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, UserAgent: ri.UserAgent, IPAddress: ri.IP,
 	}
 }
 

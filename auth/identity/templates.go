@@ -69,7 +69,7 @@ func (s *Service) MintSessionTemplateToken(ctx context.Context, sess *store.Sess
 		azp = s.cfg.AppOrigin
 	}
 	claims, err := token.TemplateClaims(t.Claims, &token.ShortcodeData{
-		UserID: u.ID, FirstName: u.FirstName, LastName: u.LastName, PrimaryEmailAddress: u.PrimaryEmail(),
+		UserID: u.ID, FirstName: u.FirstName, LastName: u.LastName, PrimaryEmailAddress: u.PrimaryEmail(), EmailVerified: u.PrimaryEmailVerified(),
 		PublicMetadata: u.PublicMetadata, SessionID: sess.ID, Org: c.Org,
 	}, token.TemplateToken{
 		Issuer: s.cfg.Issuer, Subject: u.ID, SessionID: sess.ID, AuthorizedParty: azp,

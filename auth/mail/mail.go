@@ -1,5 +1,5 @@
-// Package mail delivers Gatehouse's email (organization invitations, for
-// now) through a [Sender]. Development uses a [Mailbox] that keeps the
+// Package mail delivers Gatehouse's email (verification codes, password
+// resets, organization invitations) through a [Sender]. Development uses a [Mailbox] that keeps the
 // messages in memory for the /dev/mailbox page; production sends through
 // an SMTP server with [SMTP].
 package mail
@@ -15,16 +15,18 @@ import (
 	"net/smtp"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Message is one plain-text email.
+// Message is one email: plain text, and optionally the same as HTML.
 type Message struct {
 	To      string
 	Subject string
-	Body    string
+	Body    string // plain text
+	HTML    string // the HTML alternative; "" sends plain text only
 	// Link is the one action the message is about (an invitation link),
 	// shown as a button by the development mailbox.
 	Link   string
@@ -196,14 +198,30 @@ func Format(from, to string, m Message) []byte {
 	b.WriteString("Subject: " + mimeHeader(clean.Replace(m.Subject)) + "\r\n")
 	b.WriteString("Date: " + date.UTC().Format(time.RFC1123Z) + "\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
-	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
+	if m.HTML == "" {
+		writePart(&b, "text/plain", m.Body)
+		return []byte(b.String())
+	}
+	boundary := "gatehouse-" + strconv.FormatInt(date.UnixNano(), 36)
+	b.WriteString("Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n")
+	for _, p := range []struct{ typ, body string }{{"text/plain", m.Body}, {"text/html", m.HTML}} {
+		b.WriteString("--" + boundary + "\r\n")
+		writePart(&b, p.typ, p.body)
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return []byte(b.String())
+}
+
+// writePart writes a Content-Type header, a blank line and body with CRLF
+// line endings.
+func writePart(b *strings.Builder, typ, body string) {
+	b.WriteString("Content-Type: " + typ + "; charset=utf-8\r\n")
 	b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n")
-	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
+	body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
 	b.WriteString(body)
 	if !strings.HasSuffix(body, "\r\n") {
 		b.WriteString("\r\n")
 	}
-	return []byte(b.String())
 }
 
 func mimeHeader(s string) string {

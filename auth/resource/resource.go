@@ -79,10 +79,33 @@ type EmailAddress struct {
 	UpdatedAt    int64        `json:"updated_at"`
 }
 
-// Verification is the verification state of an identifier.
+// Verification is the verification state of an identifier: verified by
+// a strategy (email_code, ticket, admin), or unverified (strategy null).
 type Verification struct {
-	Status   string `json:"status"`
-	Strategy string `json:"strategy"`
+	Object   string  `json:"object"`
+	Status   string  `json:"status"`
+	Strategy *string `json:"strategy"`
+	Attempts *int    `json:"attempts"`
+	ExpireAt *int64  `json:"expire_at"`
+}
+
+// NewVerification is the verification of a stored address.
+func NewVerification(e store.EmailAddress) Verification {
+	if !e.Verified {
+		return Verification{Object: "verification_otp", Status: "unverified"}
+	}
+	strategy := e.Strategy
+	if strategy == "" {
+		strategy = "admin"
+	}
+	object := "verification_otp"
+	switch strategy {
+	case "admin":
+		object = "verification_admin"
+	case "ticket":
+		object = "verification_ticket"
+	}
+	return Verification{Object: object, Status: "verified", Strategy: &strategy}
 }
 
 // Session is Clerk's Session resource.
@@ -138,7 +161,7 @@ func NewUser(u *store.User, private bool, now int64) *User {
 	for _, e := range u.EmailAddresses {
 		out.EmailAddresses = append(out.EmailAddresses, EmailAddress{
 			Object: "email_address", ID: e.ID, EmailAddress: e.Email,
-			Verification: Verification{Status: verificationStatus(e.Verified), Strategy: "admin"},
+			Verification: NewVerification(e),
 			LinkedTo:     []any{}, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		})
 	}
@@ -158,13 +181,6 @@ func NewSession(s *store.Session) *Session {
 		out.Actor = s.Actor
 	}
 	return out
-}
-
-func verificationStatus(ok bool) string {
-	if ok {
-		return "verified"
-	}
-	return "unverified"
 }
 
 func optional(s string) *string {

@@ -251,13 +251,26 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, userID str
 		if inv.Status != StatusPending {
 			return fmt.Errorf("store: invitation is %s: %w", inv.Status, ErrNotPending)
 		}
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM email_addresses WHERE user_id = $1 AND email = $2`, userID, inv.Email).Scan(&one)
+		var addressID string
+		var verified int
+		err = tx.QueryRowContext(ctx, `SELECT id, verified FROM email_addresses WHERE user_id = $1 AND email = $2`,
+			userID, inv.Email).Scan(&addressID, &verified)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: accept invitation: %w", ErrEmailMismatch)
 		}
 		if err != nil {
 			return fmt.Errorf("store: check email: %w", err)
+		}
+		// The link went to that address: following it proves the mailbox
+		// is the user's (Clerk's ticket strategy).
+		if verified == 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE email_addresses SET verified = 1, verification_strategy = 'ticket',
+				updated_at = $1 WHERE id = $2`, Now(), addressID); err != nil {
+				return fmt.Errorf("store: verify invited address: %w", err)
+			}
+			if err := audit(ctx, tx, AuditEvent{Name: "email.verified", UserID: userID, ResourceID: addressID}); err != nil {
+				return err
+			}
 		}
 		m, err = getMembership(ctx, tx, inv.OrganizationID, userID)
 		if errors.Is(err, ErrNotFound) {

@@ -9,13 +9,13 @@ import (
 )
 
 const sessionColumns = `id, client_id, user_id, status, last_active_organization_id, actor,
-	factor_verified_at, expire_at, last_active_at, created_at, updated_at`
+	factor_verified_at, expire_at, last_active_at, created_at, updated_at, user_agent, ip_address`
 
 func scanSession(row rowScanner) (*Session, error) {
 	var s Session
 	var org, actor sql.NullString
 	err := row.Scan(&s.ID, &s.ClientID, &s.UserID, &s.Status, &org, &actor,
-		&s.FactorVerifiedAt, &s.ExpireAt, &s.LastActiveAt, &s.CreatedAt, &s.UpdatedAt)
+		&s.FactorVerifiedAt, &s.ExpireAt, &s.LastActiveAt, &s.CreatedAt, &s.UpdatedAt, &s.UserAgent, &s.IPAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -55,13 +55,17 @@ func createSession(ctx context.Context, tx *sql.Tx, c Client, s Session) error {
 		actor = string(s.Actor)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
 		s.ID, c.ID, s.UserID, s.Status, nullString(s.LastActiveOrganizationID), actor,
-		s.FactorVerifiedAt, s.ExpireAt, s.LastActiveAt, now)
+		s.FactorVerifiedAt, s.ExpireAt, s.LastActiveAt, now, truncate(s.UserAgent, 512), truncate(s.IPAddress, 64))
 	if err != nil {
 		return fmt.Errorf("store: insert session: %w", err)
 	}
-	return nil
+	ev := AuditEvent{Name: "session.created", UserID: s.UserID, SessionID: s.ID, ResourceID: s.ID}
+	if len(s.Actor) > 0 {
+		ev.Payload = []byte(`{"actor":` + string(s.Actor) + `}`)
+	}
+	return audit(ctx, tx, ev)
 }
 
 // GetClient returns the client with id, or ErrNotFound.
@@ -146,7 +150,7 @@ func (db *DB) EndSession(ctx context.Context, id, status string) (*Session, erro
 		if err != nil {
 			return fmt.Errorf("store: end session: %w", err)
 		}
-		return nil
+		return audit(ctx, tx, AuditEvent{Name: "session." + status, UserID: s.UserID, ResourceID: s.ID})
 	})
 	return s, err
 }

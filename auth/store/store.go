@@ -63,21 +63,38 @@ func (u *User) PrimaryEmail() string {
 	return ""
 }
 
+// PrimaryEmailVerified reports whether the user's primary address is
+// verified.
+func (u *User) PrimaryEmailVerified() bool {
+	for _, e := range u.EmailAddresses {
+		if e.ID == u.PrimaryEmailAddressID {
+			return e.Verified
+		}
+	}
+	return false
+}
+
 // EmailAddress is one of a user's email addresses.
 type EmailAddress struct {
-	ID                   string
-	UserID               string
-	Email                string
-	Verified             bool
+	ID       string
+	UserID   string
+	Email    string
+	Verified bool
+	// Strategy is how the address was verified (Clerk's names:
+	// email_code, ticket, admin, …); "" while unverified.
+	Strategy             string
 	CreatedAt, UpdatedAt int64
 }
 
 // NewUser holds what [Store.CreateUser] needs.
 type NewUser struct {
-	Email        string // already normalised by the caller
-	FirstName    string
-	LastName     string
-	PasswordHash string
+	Email string // already normalised by the caller
+	// EmailVerifiedBy is how the address was verified (email_code,
+	// ticket, admin); "" stores it unverified.
+	EmailVerifiedBy string
+	FirstName       string
+	LastName        string
+	PasswordHash    string
 	// Metadata default to {} when nil.
 	PublicMetadata, PrivateMetadata, UnsafeMetadata json.RawMessage
 }
@@ -128,6 +145,9 @@ type Session struct {
 	ExpireAt                 int64
 	LastActiveAt             int64
 	CreatedAt, UpdatedAt     int64
+	// UserAgent and IPAddress are the browser's at sign-in, for the
+	// sessions list.
+	UserAgent, IPAddress string
 }
 
 // SessionFilter selects sessions for [Store.ListSessions]. Empty fields match all.
@@ -241,6 +261,39 @@ type Store interface {
 
 	MachineStore      // machines and their scopes (machines.go)
 	MachineTokenStore // M2M tokens and API keys (machinetokens.go)
+	AccountStore      // attempts, codes, addresses, account changes (accounts.go, codes.go)
+}
+
+// AccountStore holds what verified addresses, password resets and the
+// account settings need.
+type AccountStore interface {
+	CreateSignUpAttempt(ctx context.Context, a SignUpAttempt) error
+	GetSignUpAttempt(ctx context.Context, id string) (*SignUpAttempt, error)
+	CompleteSignUp(ctx context.Context, attemptID, strategy string) (*User, error)
+	CreateSignInAttempt(ctx context.Context, a SignInAttempt) error
+	GetSignInAttempt(ctx context.Context, id string) (*SignInAttempt, error)
+	AdvanceSignInAttempt(ctx context.Context, id, from, to string) error
+	ResetPassword(ctx context.Context, attemptID, userID, hash string, revokeSessions bool) error
+	ChangePassword(ctx context.Context, userID, hash, keep string, revokeOthers bool) error
+
+	PutCode(ctx context.Context, c Code, cooldown time.Duration) (time.Duration, error)
+	GetCode(ctx context.Context, subject string) (*Code, error)
+	AttemptCode(ctx context.Context, subject string, hash []byte, maxAttempts int) (CodeOutcome, *Code, error)
+	RecordMail(ctx context.Context, m MailSend, l MailLimits) error
+
+	AddEmailAddress(ctx context.Context, userID, email string, maxUnverified int) (*EmailAddress, error)
+	GetEmailAddress(ctx context.Context, id string) (*EmailAddress, error)
+	VerifyEmailAddress(ctx context.Context, userID, id, strategy string) error
+	SetEmailAddressVerified(ctx context.Context, id string, verified bool) error
+	SetPrimaryEmailAddress(ctx context.Context, userID, id string) error
+	DeleteEmailAddress(ctx context.Context, userID, id string) error
+
+	RevokeSession(ctx context.Context, userID, sessionID string) (*Session, error)
+	RevokeUserSessions(ctx context.Context, userID, keep string) error
+	DeleteAccount(ctx context.Context, userID string, adminRoles []string) error
+
+	Audit(ctx context.Context, ev AuditEvent) error
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, int, error)
 }
 
 // Now returns the current time in Unix milliseconds, the store's unit.

@@ -45,15 +45,17 @@ func scanUser(row rowScanner) (*User, error) {
 	return r.user(), nil
 }
 
+const emailColumns = `id, email, is_primary, verified, verification_strategy, created_at, updated_at`
+
 // emailRow is an email_addresses row being scanned; the columns are
 // nullable for the outer join of userWithEmails.
 type emailRow struct {
-	id, email                           sql.NullString
+	id, email, strategy                 sql.NullString
 	primary, verified, created, updated sql.NullInt64
 }
 
 func (r *emailRow) dests() []any {
-	return []any{&r.id, &r.email, &r.primary, &r.verified, &r.created, &r.updated}
+	return []any{&r.id, &r.email, &r.primary, &r.verified, &r.strategy, &r.created, &r.updated}
 }
 
 // addTo appends the address to u's (nothing for the NULL row of a user
@@ -63,7 +65,7 @@ func (r *emailRow) addTo(u *User) {
 		return
 	}
 	u.EmailAddresses = append(u.EmailAddresses, EmailAddress{ID: r.id.String, UserID: u.ID, Email: r.email.String,
-		Verified: r.verified.Int64 != 0, CreatedAt: r.created.Int64, UpdatedAt: r.updated.Int64})
+		Verified: r.verified.Int64 != 0, Strategy: r.strategy.String, CreatedAt: r.created.Int64, UpdatedAt: r.updated.Int64})
 	if r.primary.Int64 != 0 {
 		u.PrimaryEmailAddressID = r.id.String
 	}
@@ -71,7 +73,7 @@ func (r *emailRow) addTo(u *User) {
 
 // loadEmails fills u's email addresses from q (a pool or a transaction).
 func loadEmails(ctx context.Context, q queryer, u *User) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, email, is_primary, verified, created_at, updated_at
+	rows, err := q.QueryContext(ctx, `SELECT `+emailColumns+`
 		FROM email_addresses WHERE user_id = $1 ORDER BY created_at, id`, u.ID)
 	if err != nil {
 		return fmt.Errorf("store: load email addresses: %w", err)
@@ -91,7 +93,7 @@ func loadEmails(ctx context.Context, q queryer, u *User) error {
 // userWithEmails reads a user and its addresses in one statement: reads
 // of a user are on the hot paths (page loaders, token refresh, sign-in).
 var userWithEmails = `SELECT u.` + strings.ReplaceAll(userColumns, ", ", ", u.") + `,
-	e.id, e.email, e.is_primary, e.verified, e.created_at, e.updated_at
+	e.id, e.email, e.is_primary, e.verified, e.verification_strategy, e.created_at, e.updated_at
 	FROM users u LEFT JOIN email_addresses e ON e.user_id = u.id
 	WHERE u.id = $1 ORDER BY e.created_at, e.id`
 
@@ -127,33 +129,43 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// CreateUser inserts a user with one primary, verified email address.
+// CreateUser inserts a user with one primary email address, verified
+// when nu.EmailVerifiedBy names how.
 func (db *DB) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
-	now := Now()
-	id := randid.New("user")
+	var id string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, first_name, last_name, password_hash,
-			public_metadata, private_metadata, unsafe_metadata, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-			id, nu.FirstName, nu.LastName, nu.PasswordHash, orEmptyObject(nu.PublicMetadata),
-			orEmptyObject(nu.PrivateMetadata), orEmptyObject(nu.UnsafeMetadata), now)
-		if err != nil {
-			return fmt.Errorf("store: insert user: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO email_addresses (id, user_id, email, is_primary, verified, created_at, updated_at)
-			VALUES ($1, $2, $3, 1, 1, $4, $4)`, randid.New("idn"), id, nu.Email, now)
-		if isUniqueViolation(err) {
-			return fmt.Errorf("store: email address taken: %w", ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("store: insert email address: %w", err)
-		}
-		return nil
+		var err error
+		id, err = insertUser(ctx, tx, nu)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return db.GetUser(ctx, id)
+}
+
+// insertUser inserts nu and its address inside tx and returns its id; a
+// taken address is ErrConflict.
+func insertUser(ctx context.Context, tx *sql.Tx, nu NewUser) (string, error) {
+	now := Now()
+	id := randid.New("user")
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, first_name, last_name, password_hash,
+		public_metadata, private_metadata, unsafe_metadata, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+		id, nu.FirstName, nu.LastName, nu.PasswordHash, orEmptyObject(nu.PublicMetadata),
+		orEmptyObject(nu.PrivateMetadata), orEmptyObject(nu.UnsafeMetadata), now)
+	if err != nil {
+		return "", fmt.Errorf("store: insert user: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO email_addresses (id, user_id, email, is_primary, verified, verification_strategy, created_at, updated_at)
+		VALUES ($1, $2, $3, 1, $4, $5, $6, $6)`, randid.New("idn"), id, nu.Email, boolInt(nu.EmailVerifiedBy != ""), nu.EmailVerifiedBy, now)
+	if isUniqueViolation(err) {
+		return "", fmt.Errorf("store: email address taken: %w", ErrConflict)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: insert email address: %w", err)
+	}
+	return id, audit(ctx, tx, AuditEvent{Name: "user.created", UserID: id, ResourceID: id})
 }
 
 // GetUser returns the user with id, or ErrNotFound.
@@ -298,9 +310,12 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, 
 			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 		}
 		if up.RevokeSessions {
-			if err := revokeUserSessions(ctx, tx, id); err != nil {
+			if err := revokeUserSessions(ctx, tx, id, ""); err != nil {
 				return err
 			}
+		}
+		if err := audit(ctx, tx, AuditEvent{Name: "user.updated", UserID: id, ResourceID: id}); err != nil {
+			return err
 		}
 		u, err = getUser(ctx, tx, id)
 		return err
@@ -308,9 +323,10 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, 
 	return u, err
 }
 
-func revokeUserSessions(ctx context.Context, tx *sql.Tx, userID string) error {
+// revokeUserSessions revokes every live session of the user but keep.
+func revokeUserSessions(ctx context.Context, tx *sql.Tx, userID, keep string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET status = $1, updated_at = $2
-		WHERE user_id = $3 AND status IN ('active', 'pending')`, SessionRevoked, Now(), userID); err != nil {
+		WHERE user_id = $3 AND status IN ('active', 'pending') AND id <> $4`, SessionRevoked, Now(), userID, keep); err != nil {
 		return fmt.Errorf("store: revoke sessions: %w", err)
 	}
 	return nil
@@ -343,7 +359,7 @@ func (db *DB) SetUserBanned(ctx context.Context, id string, banned bool) (*User,
 			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 		}
 		if banned {
-			if err := revokeUserSessions(ctx, tx, id); err != nil {
+			if err := revokeUserSessions(ctx, tx, id, ""); err != nil {
 				return err
 			}
 		}

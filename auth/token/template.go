@@ -45,15 +45,18 @@ var shortcodeRE = regexp.MustCompile(`\{\{\s*([^{}\s]+)\s*\}\}`)
 // knownShortcodes are the shortcodes a template may use, besides
 // user.public_metadata.<key path>.
 var knownShortcodes = []string{
-	"user.id", "user.first_name", "user.last_name", "user.primary_email_address", "user.public_metadata",
+	"user.id", "user.first_name", "user.last_name", "user.primary_email_address", "user.email_verified", "user.public_metadata",
 	"org.id", "org.slug", "org.role", "session.id",
 }
 
 // ShortcodeData holds the values shortcodes expand to, for one session.
 type ShortcodeData struct {
 	UserID, FirstName, LastName, PrimaryEmailAddress string
-	PublicMetadata                                   json.RawMessage
-	SessionID                                        string
+	// EmailVerified is whether the primary address is verified: a claim
+	// of the address alone says nothing about who owns it.
+	EmailVerified  bool
+	PublicMetadata json.RawMessage
+	SessionID      string
 	// Org is the session token's "o" claim; nil without an active
 	// organization.
 	Org *OrgClaim
@@ -230,6 +233,8 @@ func (d *ShortcodeData) lookup(path string) (any, bool) {
 		return str(d.LastName)
 	case "user.primary_email_address":
 		return str(d.PrimaryEmailAddress)
+	case "user.email_verified":
+		return d.EmailVerified, true
 	case "session.id":
 		return str(d.SessionID)
 	case "org.id", "org.slug", "org.role":

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -85,17 +87,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		st.Close()
 		return nil, err
 	}
-	orgRoles := InstanceRoles()
-	idsvc := identity.New(identity.Config{
-		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
-		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
-		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired, ReservedEmails: cfg.AdminEmails,
-		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
-	}, st, keys, cookies, hasher, log)
-	verifier := token.NewVerifier(token.VerifierConfig{
-		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
-	})
-	// Invitations go out by SMTP when it is configured; in development,
+	// Mail goes out by SMTP when it is configured; in development,
 	// otherwise, to the in-process mailbox shown at /dev/mailbox.
 	var mailbox *mail.Mailbox
 	var sender mail.Sender
@@ -109,9 +101,30 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		mailbox = mail.NewMailbox(100)
 		sender = mailbox
 	default:
-		log.Warn("SMTP_URL is not set: invitation links are not emailed")
+		log.Warn("SMTP_URL is not set: no mail is sent (verification codes, password resets, invitations)")
 	}
-	orgsCfg := identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: orgRoles, Log: log}
+	codeKey, err := hkdf.Key(sha256.New, cfg.EncryptionKey, nil, "gatehouse one-time code hmac", 32)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("derive the code key: %w", err)
+	}
+	mailGate := identity.NewMailGate(st, identity.DefaultMailLimits())
+	orgRoles := InstanceRoles()
+	idCfg := identity.Config{
+		Issuer: cfg.AppURL, AppOrigin: cfg.AppOrigin, AuthorizedParties: cfg.AuthorizedParties,
+		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
+		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired, ReservedEmails: cfg.AdminEmails,
+		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
+		SignUpVerification: cfg.SignUpVerification, Development: !cfg.Production, CodeKey: codeKey, Mail: mailGate,
+	}
+	if sender != nil {
+		idCfg.SendCode = func(ctx context.Context, m identity.CodeMail) error { return sender.Send(ctx, codeEmail(m)) }
+	}
+	idsvc := identity.New(idCfg, st, keys, cookies, hasher, log)
+	verifier := token.NewVerifier(token.VerifierConfig{
+		Keys: keys, Issuer: cfg.AppURL, AuthorizedParties: cfg.AuthorizedParties, TokenTTL: cfg.SessionTokenTTL,
+	})
+	orgsCfg := identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: orgRoles, Log: log, Mail: mailGate}
 	if sender != nil {
 		orgsCfg.SendInvitation = func(ctx context.Context, m identity.InvitationMessage) error {
 			return sender.Send(ctx, invitationEmail(m))

@@ -27,6 +27,16 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	r.Post("/sign-in", forms.SignIn().ServeHTTP)
 	r.Get("/sign-up", forms.SignUpPage().ServeHTTP)
 	r.Post("/sign-up", forms.SignUp().ServeHTTP)
+	r.Get("/sign-up/verify", forms.SignUpVerifyPage().ServeHTTP)
+	r.Post("/sign-up/verify", forms.SignUpVerify().ServeHTTP)
+	r.Post("/sign-up/verify/resend", forms.SignUpResend().ServeHTTP)
+	r.Get("/sign-in/forgot-password", forms.ForgotPasswordPage().ServeHTTP)
+	r.Post("/sign-in/forgot-password", forms.ForgotPassword().ServeHTTP)
+	r.Get("/sign-in/forgot-password/code", forms.ResetCodePage().ServeHTTP)
+	r.Post("/sign-in/forgot-password/code", forms.ResetCode().ServeHTTP)
+	r.Post("/sign-in/forgot-password/code/resend", forms.ResetResend().ServeHTTP)
+	r.Get("/sign-in/forgot-password/new", forms.NewPasswordPage().ServeHTTP)
+	r.Post("/sign-in/forgot-password/new", forms.NewPassword().ServeHTTP)
 	r.Post("/sign-out", forms.SignOut().ServeHTTP)
 	r.Get("/sign-out", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost) // state never changes on GET
@@ -92,7 +102,7 @@ func mailboxMessages(box *mail.Mailbox) func() []pages.MailMessage {
 		msgs := box.Messages()
 		out := make([]pages.MailMessage, len(msgs))
 		for i, m := range msgs {
-			out[i] = pages.MailMessage{To: m.To, Subject: m.Subject, Body: m.Body, Link: m.Link, SentAt: m.SentAt}
+			out[i] = pages.MailMessage{To: m.To, Subject: m.Subject, Body: m.Body, HTML: m.HTML, Link: m.Link, SentAt: m.SentAt}
 		}
 		return out
 	}

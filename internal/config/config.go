@@ -59,6 +59,11 @@ type Config struct {
 	// client IP per minute.
 	SignInRateLimit int
 
+	// SignUpVerification (SIGN_UP_VERIFICATION) is email_code, the
+	// default (a sign-up is created once the code mailed to its address
+	// is entered), or off (at once, the address unverified).
+	SignUpVerification string
+
 	// OrganizationsRequired makes sessions without an active
 	// organization pending until the user chooses or creates one.
 	OrganizationsRequired bool
@@ -246,6 +251,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.SignInRateLimit, err = strconv.Atoi(get("SIGN_IN_RATE_LIMIT", "20")); err != nil || c.SignInRateLimit < 1 {
 		return nil, &Error{Msg: "config: SIGN_IN_RATE_LIMIT must be a positive number of attempts per minute"}
+	}
+	switch c.SignUpVerification = get("SIGN_UP_VERIFICATION", "email_code"); c.SignUpVerification {
+	case "email_code", "off":
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("config: SIGN_UP_VERIFICATION must be email_code or off, not %q", c.SignUpVerification)}
 	}
 	switch v := get("CLERK_ORGANIZATIONS_REQUIRED", "false"); v {
 	case "true":
