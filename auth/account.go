@@ -25,6 +25,9 @@ type (
 	Account = identity.Account
 )
 
+// DeleteConfirmation is what a person types to delete their account.
+const DeleteConfirmation = identity.DeleteConfirmation
+
 // ErrNoAttempt means this browser has no sign-up or reset under way (or
 // its attempt lapsed): the page should start over.
 var ErrNoAttempt = errors.New("auth: no attempt under way in this browser")

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
+	"github.com/gatehouse-dev/gatehouse/auth/resource"
 )
 
 // ClerkClient returns the backend client the middleware was given (see
@@ -44,6 +45,10 @@ type (
 	CreateAPIKeyParams = clerkclient.CreateAPIKeyParams
 	// APIKeyListParams filter a subject's API keys.
 	APIKeyListParams = clerkclient.APIKeyListParams
+	// AuditEvent is one security-relevant change; AuditEventListParams
+	// select them for ClerkClient(ctx).AuditEvents.List.
+	AuditEvent           = clerkclient.AuditEvent
+	AuditEventListParams = clerkclient.AuditEventListParams
 	// RevokeAPIKeyParams revoke an API key.
 	RevokeAPIKeyParams = clerkclient.RevokeAPIKeyParams
 )
@@ -58,3 +63,10 @@ func ErrorCode(err error) string { return clerkclient.ErrorCode(err) }
 
 // MaxLiveAPIKeys is how many unrevoked API keys one subject may hold.
 const MaxLiveAPIKeys = clerkclient.MaxLiveAPIKeys
+
+// DeviceOf describes the device of a user agent ("Chrome on Linux"), as
+// the sessions list and the security activity show it.
+func DeviceOf(userAgent string) string {
+	a := resource.ParseUserAgent(userAgent)
+	return a.Device()
+}

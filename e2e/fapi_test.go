@@ -63,7 +63,9 @@ func TestIntegrationFrontendAPI(t *testing.T) {
 		}{
 			{"unknown email", "application/json", `{"identifier":"nobody@example.com","password":"whatever pass"}`, 422, "form_password_incorrect"},
 			{"wrong password", "application/json", `{"identifier":"` + doraEmail + `","password":"whatever pass"}`, 422, "form_password_incorrect"},
-			{"missing password", "application/json", `{"identifier":"` + doraEmail + `"}`, 422, "form_param_missing"},
+			// The identifier alone starts an attempt (needs_first_factor);
+			// the password strategy without a password is refused.
+			{"missing password", "application/json", `{"identifier":"` + doraEmail + `","strategy":"password"}`, 422, "form_param_missing"},
 			{"missing identifier", "application/x-www-form-urlencoded", `password=whatever`, 422, "form_param_missing"},
 			{"wrong content type", "text/plain", signInJSON, 415, "unsupported_content_type"},
 			{"multipart", "multipart/form-data; boundary=x", "--x--", 415, "unsupported_content_type"},

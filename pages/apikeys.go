@@ -104,8 +104,9 @@ func (f *APIKeyForms) Create() http.Handler {
 		if a == nil {
 			return
 		}
-		profilePage(f.site, func(r *http.Request) (APIKeysView, int, error) {
-			return f.create(r, a, form)
+		profilePage(f.site, func(r *http.Request) (profileOutcome, int, error) {
+			v, status, err := f.create(r, a, form)
+			return profileOutcome{Keys: v}, status, err
 		}).ServeHTTP(w, r)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
+	"github.com/gatehouse-dev/gatehouse/components"
 )
 
 // ProfileProps are the props of the profile page.
@@ -13,18 +14,49 @@ type ProfileProps struct {
 	User     *auth.User
 	Sessions []*auth.Session
 	APIKeys  APIKeysView
+	// Form is the outcome of the account form just posted, if any.
+	Form AccountForm
+	// Activity is the newest page of the user's security activity.
+	Activity      []auth.AuditEvent
+	ActivityTotal int
+	ActivityPage  int
 }
 
-// Profile shows the user's name, primary email, public metadata, active
-// sessions and API keys.
+// AccountForm is the outcome of one of the profile's account forms: a
+// notice after one that worked, or its refusal next to its fields.
+type AccountForm struct {
+	// Section names the card the outcome belongs to (name, password,
+	// emails, sessions, delete).
+	Section string
+	Notice  string
+	Error   string
+	Fields  components.FieldErrors
+	// EmailID is the address a verification form was about.
+	EmailID string
+	// Values keep what was typed (never a password).
+	Values map[string]string
+}
+
+// profileOutcome is what a form hands the profile page to show.
+type profileOutcome struct {
+	Keys APIKeysView
+	Form AccountForm
+}
+
+const activityPageSize = 10
+
+// Profile shows the user's account (name, addresses, password, sessions,
+// security activity, API keys, deletion), each as a plain form.
 func Profile(site *Site) http.Handler {
-	return profilePage(site, func(*http.Request) (APIKeysView, int, error) { return APIKeysView{}, http.StatusOK, nil })
+	return profilePage(site, func(r *http.Request) (profileOutcome, int, error) {
+		return profileOutcome{Form: doneNotice(r.URL.Query().Get("done"))}, http.StatusOK, nil
+	})
 }
 
-// profilePage is the profile page whose API keys card starts from what
-// keys returns (a form's outcome), served with its status. keys runs
-// after the user is loaded, so a form acts only for a live account.
-func profilePage(site *Site, keys func(*http.Request) (APIKeysView, int, error)) http.Handler {
+// profilePage is the profile page showing what outcome returns (a form's
+// outcome), served with its status. outcome runs after the user is
+// loaded, so a form acts only for a live account.
+func profilePage(site *Site, outcome func(*http.Request) (profileOutcome, int, error)) http.Handler {
 	return Page[ProfileProps]{Name: "profile", Title: "Profile", View: profileView, Load: func(r *http.Request) (Result[ProfileProps], error) {
 		a, err := auth.GetAuth(r)
 		if err != nil {
@@ -35,9 +67,19 @@ func profilePage(site *Site, keys func(*http.Request) (APIKeysView, int, error))
 		}
 		ctx := r.Context()
 		client := auth.ClerkClient(ctx)
+		if _, err := client.Users.GetUser(ctx, a.UserID); auth.IsNotFound(err) {
+			return RedirectToSignIn[ProfileProps](r, site) // deleted since the token was issued
+		} else if err != nil {
+			return Result[ProfileProps]{}, err
+		}
+		out, status, err := outcome(r)
+		if err != nil {
+			return Result[ProfileProps]{}, err
+		}
+		// Read after the form, so the page shows what it changed.
 		user, err := client.Users.GetUser(ctx, a.UserID)
 		if auth.IsNotFound(err) {
-			return RedirectToSignIn[ProfileProps](r, site) // deleted since the token was issued
+			return RedirectToSignIn[ProfileProps](r, site)
 		}
 		if err != nil {
 			return Result[ProfileProps]{}, err
@@ -46,10 +88,12 @@ func profilePage(site *Site, keys func(*http.Request) (APIKeysView, int, error))
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
-		view, status, err := keys(r)
+		page := max(atoiDefault(r.URL.Query().Get("activity_page"), 1), 1)
+		activity, err := client.AuditEvents.List(ctx, auth.AuditEventListParams{UserID: a.UserID, Limit: activityPageSize, Offset: (page - 1) * activityPageSize})
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
+		view := out.Keys
 		view.Action = profileKeysPath
 		if view.Keys, err = listAPIKeys(r, a); err != nil {
 			return Result[ProfileProps]{}, err
@@ -61,6 +105,7 @@ func profilePage(site *Site, keys func(*http.Request) (APIKeysView, int, error))
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
-		return PropsStatus(ProfileProps{Base: Base{Clerk: props}, Auth: a, User: user, Sessions: sessions.Data, APIKeys: view}, status)
+		return PropsStatus(ProfileProps{Base: Base{Clerk: props}, Auth: a, User: user, Sessions: sessions.Data, APIKeys: view,
+			Form: out.Form, Activity: activity.Data, ActivityTotal: activity.TotalCount, ActivityPage: page}, status)
 	}}.Handler(site)
 }

@@ -475,6 +475,23 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
+// A code page's resend button waits out its cooldown (the server refuses
+// earlier resends anyway); without JavaScript it says how long to wait.
+for (const button of document.querySelectorAll('button[data-resend-in]')) {
+  let left = Number(button.dataset.resendIn) || 0;
+  const tick = () => {
+    if (left <= 0) {
+      button.disabled = false;
+      button.textContent = "Didn't get it? Resend code";
+      return;
+    }
+    button.textContent = `Resend code in ${left} s`;
+    left -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
+}
+
 // ==== Start keeping the session alive. The first check runs now but makes no
 // request while the embedded token still has more than LEEWAY_S to live.
 

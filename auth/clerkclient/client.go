@@ -43,6 +43,9 @@ type Client struct {
 	Machines  *MachinesAPI
 	M2MTokens *M2MTokensAPI
 	APIKeys   *APIKeysAPI
+	// EmailAddresses and AuditEvents are in accounts.go.
+	EmailAddresses *EmailAddressesAPI
+	AuditEvents    *AuditEventsAPI
 
 	machineTokens machineTokens // verifies machine tokens for the middleware
 }
@@ -64,11 +67,13 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 	}
 	orgs := &OrganizationsAPI{orgs: o.orgs}
 	c := &Client{
-		Users:         &UsersAPI{store: st, hasher: hasher, orgs: orgs},
-		Sessions:      &SessionsAPI{store: st},
-		Organizations: orgs,
-		ActorTokens:   &ActorTokensAPI{actors: o.actors},
-		JwtTemplates:  &JwtTemplatesAPI{store: st, sealer: o.templateSealer},
+		Users:          &UsersAPI{store: st, hasher: hasher, orgs: orgs},
+		Sessions:       &SessionsAPI{store: st},
+		Organizations:  orgs,
+		ActorTokens:    &ActorTokensAPI{actors: o.actors},
+		JwtTemplates:   &JwtTemplatesAPI{store: st, sealer: o.templateSealer},
+		EmailAddresses: &EmailAddressesAPI{store: st},
+		AuditEvents:    &AuditEventsAPI{store: st},
 	}
 	c.addMachineAPIs(st, o.orgs)
 	return c
@@ -213,7 +218,8 @@ func (u *UsersAPI) CreateUser(ctx context.Context, p CreateUserParams) (*User, e
 	if email == "" {
 		return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", "email_address is not a valid email address", "email_address")
 	}
-	nu := store.NewUser{Email: email, FirstName: deref(p.FirstName), LastName: deref(p.LastName)}
+	// As Clerk's Backend API, an operator's address needs no code.
+	nu := store.NewUser{Email: email, FirstName: deref(p.FirstName), LastName: deref(p.LastName), EmailVerifiedBy: "admin"}
 	if err := checkMetadata(p.PublicMetadata, p.PrivateMetadata, p.UnsafeMetadata); err != nil {
 		return nil, err
 	}

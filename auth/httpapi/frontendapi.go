@@ -5,10 +5,17 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
 )
+
+// route is one frontend API route.
+type route struct {
+	method, path string
+	h            http.HandlerFunc
+}
 
 // FrontendAPI serves the JSON routes the browser script calls, under
 // /__clerk/v1. Every route authenticates by the __client cookie; the
@@ -24,10 +31,7 @@ type FrontendAPI struct {
 // /__clerk/v1 prefix stripped.
 func NewFrontendAPI(svc *identity.Service, limiter *Limiter, log *slog.Logger) *FrontendAPI {
 	f := &FrontendAPI{svc: svc, limiter: limiter, log: log, mux: http.NewServeMux()}
-	routes := []struct {
-		method, path string
-		h            http.HandlerFunc
-	}{
+	routes := []route{
 		{"GET", "/client", f.getClient},
 		{"POST", "/client/sign_ins", f.signIn},
 		{"POST", "/client/sign_ups", f.signUp},
@@ -37,9 +41,19 @@ func NewFrontendAPI(svc *identity.Service, limiter *Limiter, log *slog.Logger) *
 		{"POST", "/client/sessions/{sid}/end", f.end},
 		{"GET", "/jwks", f.jwks},
 	}
+	routes = append(routes, f.accountRoutes()...)
+	// One path may take several methods (GET, PATCH and DELETE /me).
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
 	for _, rt := range routes {
 		f.mux.HandleFunc(rt.method+" "+rt.path, rt.h)
-		allow := rt.method
+		methods := allowed[rt.path]
+		if methods[0] != rt.method {
+			continue // the fallback is registered once per path
+		}
+		allow := strings.Join(methods, ", ")
 		f.mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			WriteError(w, &identity.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
@@ -141,11 +155,18 @@ func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var res *identity.SignedIn
-	if form["strategy"] == "ticket" {
+	ctx := f.limiter.RequestContext(r, "")
+	switch {
+	case form["strategy"] == "ticket":
 		// An actor token: impersonation (Clerk's ticket strategy).
-		res, err = f.svc.SignInWithActorToken(r.Context(), form["ticket"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
-	} else {
-		res, err = f.svc.SignIn(r.Context(), form["identifier"], form["password"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
+		res, err = f.svc.SignInWithActorToken(ctx, form["ticket"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	case form["password"] == "" && form["strategy"] == "" && form["identifier"] != "":
+		// The identifier alone: an attempt waiting for its first factor
+		// (a password, or a reset code), as Clerk's.
+		f.startSignIn(w, r, form["identifier"])
+		return
+	default:
+		res, err = f.svc.SignIn(ctx, form["identifier"], form["password"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	}
 	if err != nil {
 		f.fail(w, r, err)
@@ -168,10 +189,15 @@ func (f *FrontendAPI) signUp(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	res, err := f.svc.SignUp(r.Context(), identity.SignUpInput{
+	in := identity.SignUpInput{
 		EmailAddress: form["email_address"], Password: form["password"],
 		FirstName: form["first_name"], LastName: form["last_name"],
-	}, identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	}
+	if f.svc.VerifiesSignUps() {
+		f.startSignUp(w, r, in)
+		return
+	}
+	res, err := f.svc.SignUp(f.limiter.RequestContext(r, ""), in, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
 		f.fail(w, r, err)
 		return

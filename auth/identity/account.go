@@ -47,6 +47,23 @@ func (s *Service) Account(ctx context.Context, sid string) (*Account, error) {
 	return &Account{svc: s, session: sess, user: u}, nil
 }
 
+// ClientAccount is [Service.Account] for session sid of the browser
+// holding clientCookie (the frontend API's /v1/me routes); "" names the
+// browser's last active session.
+func (s *Service) ClientAccount(ctx context.Context, clientCookie, sid string) (*Account, error) {
+	c, err := s.client(ctx, clientCookie)
+	if err != nil {
+		return nil, err
+	}
+	if sid == "" {
+		sid = c.LastActiveSessionID
+	}
+	if _, err := s.clientSession(ctx, clientCookie, sid); err != nil {
+		return nil, err
+	}
+	return s.Account(ctx, sid)
+}
+
 // User is the account's user as read when the account was loaded.
 func (a *Account) User() *store.User { return a.user }
 

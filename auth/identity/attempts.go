@@ -191,6 +191,29 @@ type ResetAttempt struct {
 // and so is the work (an attempt and a code are stored; the mail goes
 // out after the answer), so it cannot tell anyone which accounts exist.
 func (s *Service) StartPasswordReset(ctx context.Context, identifier string) (*ResetAttempt, error) {
+	a, err := s.startSignIn(ctx, identifier)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sendResetCode(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.ResetAttempt(ctx, a.ID)
+}
+
+// StartSignIn stores a sign-in attempt for identifier that waits for its
+// first factor (the frontend API's POST /client/sign_ins without a
+// password). Like a reset, it answers the same whether or not the
+// address has an account.
+func (s *Service) StartSignIn(ctx context.Context, identifier string) (*ResetAttempt, error) {
+	a, err := s.startSignIn(ctx, identifier)
+	if err != nil {
+		return nil, err
+	}
+	return s.ResetAttempt(ctx, a.ID)
+}
+
+func (s *Service) startSignIn(ctx context.Context, identifier string) (*store.SignInAttempt, error) {
 	if strings.TrimSpace(identifier) == "" {
 		return nil, paramMissing("identifier")
 	}
@@ -203,17 +226,34 @@ func (s *Service) StartPasswordReset(ctx context.Context, identifier string) (*R
 	if u, err := s.store.GetUserByEmail(ctx, email); err == nil {
 		userID = u.ID
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("identity: reset: %w", err)
+		return nil, fmt.Errorf("identity: sign-in attempt: %w", err)
 	}
 	a := store.SignInAttempt{ID: randid.New("sia"), Email: email, UserID: userID, Status: store.AttemptNeedsFirstFactor,
 		ExpireAt: s.now().Add(resetAttemptTTL).UnixMilli()}
 	if err := s.store.CreateSignInAttempt(ctx, a); err != nil {
-		return nil, fmt.Errorf("identity: reset attempt: %w", err)
+		return nil, fmt.Errorf("identity: sign-in attempt: %w", err)
 	}
-	if err := s.sendResetCode(ctx, &a); err != nil {
+	return &a, nil
+}
+
+// SignInAttemptWithPassword completes the sign-in attempt id with a
+// password (the frontend API's attempt_first_factor, strategy password).
+func (s *Service) SignInAttemptWithPassword(ctx context.Context, id, pw, clientCookie, origin string) (*SignedIn, error) {
+	a, err := s.resetAttempt(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	return s.ResetAttempt(ctx, a.ID)
+	if a.Status != store.AttemptNeedsFirstFactor {
+		return nil, errNoAttempt()
+	}
+	res, err := s.SignIn(ctx, a.Email, pw, clientCookie, origin)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.AdvanceSignInAttempt(ctx, id, store.AttemptNeedsFirstFactor, store.AttemptComplete); err != nil {
+		s.log.WarnContext(ctx, "could not close the sign-in attempt", "sign_in_id", id, "err", err)
+	}
+	return res, nil
 }
 
 // sendResetCode stores a reset code for a and mails it, after the

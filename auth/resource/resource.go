@@ -122,6 +122,8 @@ type Session struct {
 	AbandonAt                int64           `json:"abandon_at"`
 	CreatedAt                int64           `json:"created_at"`
 	UpdatedAt                int64           `json:"updated_at"`
+	// LatestActivity is the device the session was started from.
+	LatestActivity *SessionActivity `json:"latest_activity"`
 }
 
 // NewUser converts a stored user. With private false, private_metadata is
@@ -179,6 +181,11 @@ func NewSession(s *store.Session) *Session {
 	}
 	if len(s.Actor) > 0 {
 		out.Actor = s.Actor
+	}
+	if s.UserAgent != "" || s.IPAddress != "" {
+		a := ParseUserAgent(s.UserAgent)
+		a.IPAddress = s.IPAddress
+		out.LatestActivity = &a
 	}
 	return out
 }

@@ -516,3 +516,35 @@ func (db *DB) countAdmins(ctx context.Context, tx *sql.Tx, orgID string, adminRo
 	}
 	return n, nil
 }
+
+// LockedForever is the locked_until of an account an operator locked: it
+// stays locked until unlocked.
+const LockedForever int64 = 1 << 62
+
+// SetUserLock locks the user until lockedUntil (ms; [LockedForever] for
+// an operator's lock), or unlocks them with 0, which also clears the
+// failure count.
+func (db *DB) SetUserLock(ctx context.Context, id string, lockedUntil int64) (*User, error) {
+	var u *User
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET locked_until = $1,
+			failed_sign_ins = CASE WHEN $1 = 0 THEN 0 ELSE failed_sign_ins END, updated_at = $2 WHERE id = $3`,
+			lockedUntil, Now(), id)
+		if err != nil {
+			return fmt.Errorf("store: lock user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
+		}
+		name := "user.locked"
+		if lockedUntil == 0 {
+			name = "user.unlocked"
+		}
+		if err := audit(ctx, tx, AuditEvent{Name: name, UserID: id, ResourceID: id}); err != nil {
+			return err
+		}
+		u, err = getUser(ctx, tx, id)
+		return err
+	})
+	return u, err
+}

@@ -291,6 +291,7 @@ type AccountStore interface {
 	RevokeSession(ctx context.Context, userID, sessionID string) (*Session, error)
 	RevokeUserSessions(ctx context.Context, userID, keep string) error
 	DeleteAccount(ctx context.Context, userID string, adminRoles []string) error
+	SetUserLock(ctx context.Context, id string, lockedUntil int64) (*User, error)
 
 	Audit(ctx context.Context, ev AuditEvent) error
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, int, error)
