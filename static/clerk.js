@@ -374,15 +374,66 @@ function useOrganization() {
 const currentSession = () =>
   state.session ?? (isSignedIn() ? { id: state.sessionId, status: state.sessionStatus } : null);
 
+// ==== The signed-in user's account (Clerk's user.* methods over /v1/me).
+// Each resolves to the resource the server returns; the page's own state
+// is refreshed by reloading it when the caller is done.
+
+const mePath = (rest = '') =>
+  `/me${rest}?_clerk_session_id=${encodeURIComponent(state.sessionId ?? '')}`;
+
+function emailAddressResource(e) {
+  if (!e || typeof e !== 'object') return e;
+  const path = (rest) => mePath(`/email_addresses/${encodeURIComponent(e.id)}${rest}`);
+  return {
+    ...e,
+    emailAddress: e.email_address,
+    prepareVerification: (p = {}) => api(path('/prepare_verification'), { body: { strategy: p.strategy ?? 'email_code' } })
+      .then(emailAddressResource),
+    attemptVerification: (p = {}) => api(path('/attempt_verification'), { body: { code: p.code } }).then(emailAddressResource),
+    destroy: () => api(path(''), { method: 'DELETE' }),
+  };
+}
+
+function sessionResource(s) {
+  if (!s || typeof s !== 'object') return s;
+  return { ...s, revoke: () => api(mePath(`/sessions/${encodeURIComponent(s.id)}/revoke`), { body: {} }) };
+}
+
+function userResource(u) {
+  if (!u || typeof u !== 'object') return null;
+  return {
+    ...u,
+    emailAddresses: (u.email_addresses ?? []).map(emailAddressResource),
+    update: (p = {}) => api(mePath(), {
+      method: 'PATCH',
+      body: Object.fromEntries(Object.entries({
+        first_name: p.firstName, last_name: p.lastName, primary_email_address_id: p.primaryEmailAddressId,
+      }).filter(([, v]) => v !== undefined)),
+    }).then(userResource),
+    updatePassword: (p = {}) => api(mePath('/change_password'), {
+      body: { current_password: p.currentPassword, new_password: p.newPassword,
+        sign_out_of_other_sessions: p.signOutOfOtherSessions === false ? 'false' : 'true' },
+    }).then(userResource),
+    createEmailAddress: (p = {}) => api(mePath('/email_addresses'), { body: { email_address: p.email } })
+      .then(emailAddressResource),
+    getSessions: () => api(mePath('/sessions/active'), { method: 'GET' }).then((list) => (list ?? []).map(sessionResource)),
+    // Deleting needs the current password and the typed confirmation, as the profile's form.
+    delete: (p = {}) => api(mePath(), {
+      method: 'DELETE', body: { current_password: p.currentPassword, confirmation: p.confirmation },
+    }),
+    reload: () => api(mePath(), { method: 'GET' }).then(userResource),
+  };
+}
+
 const Clerk = {
   version: VERSION, isLoaded: true, loaded: true, publishableKey: env.publishableKey,
   get session() { return currentSession(); },
-  get user() { return state.user ?? null; },
+  get user() { return userResource(state.user); },
   get organization() { return useOrganization().organization; },
   get isSignedIn() { return state.isAuthenticated === true; },
   load: () => Promise.resolve(),
   useAuth,
-  useUser: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, user: state.user ?? null }),
+  useUser: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, user: userResource(state.user) }),
   useSession: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, session: currentSession() }),
   useOrganization,
   has, getToken, signOut, setActive, addListener,
