@@ -55,10 +55,10 @@ func signingKeyPEM() string {
 // are about what follows); newServiceWith changes the configuration.
 func newService(t *testing.T) (*Service, *store.DB) {
 	t.Helper()
-	return newServiceWith(t, func(*Config) {})
+	return newServiceWith(t, fastParams, func(*Config) {})
 }
 
-func newServiceWith(t *testing.T, change func(*Config)) (*Service, *store.DB) {
+func newServiceWith(t testing.TB, params password.Params, change func(*Config)) (*Service, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite:"+t.TempDir()+"/db")
@@ -80,7 +80,7 @@ func newServiceWith(t *testing.T, change func(*Config)) (*Service, *store.DB) {
 		CodeKey: testEncKey, Mail: NewMailGate(db, DefaultMailLimits()),
 	}
 	change(&cfg)
-	svc := New(cfg, db, keys, cookies, password.NewHasher(fastParams, 0), slog.New(slog.DiscardHandler))
+	svc := New(cfg, db, keys, cookies, password.NewHasher(params, 0), slog.New(slog.DiscardHandler))
 	return svc, db
 }
 
