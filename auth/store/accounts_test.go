@@ -1,0 +1,130 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/auth/store"
+)
+
+// TestAccountWrites runs the account writes on each dialect: the code
+// outcomes, the address rules, the reset that lifts a lockout, the mail
+// limits and the audit rows each write leaves.
+func TestAccountWrites(t *testing.T) {
+	for name, db := range openDialects(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := store.WithRequestInfo(context.Background(), store.RequestInfo{IP: "192.0.2.7", UserAgent: "test-agent"})
+			u, err := db.CreateUser(ctx, store.NewUser{Email: "acc@example.com", PasswordHash: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.EmailAddresses[0].Verified {
+				t.Error("CreateUser without EmailVerifiedBy: got verified, want unverified")
+			}
+
+			// Codes.
+			now := store.Now()
+			hash := []byte("0123456789abcdef0123456789abcdef")
+			c := store.Code{Subject: "sua_x", Strategy: "email_code", Email: "acc@example.com", Hash: hash,
+				SentAt: now, ExpireAt: now + time.Minute.Milliseconds()}
+			if _, err := db.PutCode(ctx, c, 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.PutCode(ctx, c, 30*time.Second); !errors.Is(err, store.ErrTooSoon) {
+				t.Errorf("second PutCode at once: got %v, want ErrTooSoon", err)
+			}
+			if out, _, _ := db.AttemptCode(ctx, "sua_x", []byte("wrong"), 2); out != store.CodeWrong {
+				t.Errorf("wrong code: got %v, want CodeWrong", out)
+			}
+			if out, _, _ := db.AttemptCode(ctx, "sua_x", hash, 2); out != store.CodeCorrect {
+				t.Errorf("right code: got %v, want CodeCorrect", out)
+			}
+			if out, _, _ := db.AttemptCode(ctx, "sua_x", hash, 2); out != store.CodeUsed {
+				t.Errorf("used code: got %v, want CodeUsed", out)
+			}
+			if out, _, _ := db.AttemptCode(ctx, "nothing", hash, 2); out != store.CodeNotSent {
+				t.Errorf("no code: got %v, want CodeNotSent", out)
+			}
+
+			// Addresses.
+			primary := u.EmailAddresses[0].ID
+			if err := db.DeleteEmailAddress(ctx, u.ID, primary); !errors.Is(err, store.ErrLastIdentification) {
+				t.Errorf("delete the only address: got %v, want ErrLastIdentification", err)
+			}
+			e, err := db.AddEmailAddress(ctx, u.ID, "acc2@example.com", 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.AddEmailAddress(ctx, u.ID, "acc3@example.com", 2); !errors.Is(err, store.ErrTooManyUnverified) {
+				t.Errorf("third unverified address over a limit of 2: got %v, want ErrTooManyUnverified", err)
+			}
+			if err := db.SetPrimaryEmailAddress(ctx, u.ID, e.ID); !errors.Is(err, store.ErrUnverified) {
+				t.Errorf("unverified primary: got %v, want ErrUnverified", err)
+			}
+			if err := db.VerifyEmailAddress(ctx, u.ID, e.ID, "email_code"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SetPrimaryEmailAddress(ctx, u.ID, e.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.DeleteEmailAddress(ctx, u.ID, primary); err != nil {
+				t.Errorf("delete the old, unverified address: %v", err)
+			}
+			got, _ := db.GetUser(ctx, u.ID)
+			if len(got.EmailAddresses) != 1 || got.PrimaryEmailAddressID != e.ID || got.EmailAddresses[0].Strategy != "email_code" {
+				t.Errorf("addresses: got %+v primary %s, want only %s, verified by email_code", got.EmailAddresses, got.PrimaryEmailAddressID, e.ID)
+			}
+
+			// A reset lifts the lockout.
+			if _, err := db.RecordSignInFailure(ctx, u.ID, 1, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreateSignInAttempt(ctx, store.SignInAttempt{ID: "sia_x", Email: e.Email, UserID: u.ID,
+				Status: store.AttemptNeedsFirstFactor, ExpireAt: store.Now() + time.Hour.Milliseconds()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ResetPassword(ctx, "sia_x", u.ID, "h2", true); !errors.Is(err, store.ErrNotPending) {
+				t.Errorf("reset before the code: got %v, want ErrNotPending", err)
+			}
+			if err := db.AdvanceSignInAttempt(ctx, "sia_x", store.AttemptNeedsFirstFactor, store.AttemptNeedsNewPassword); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ResetPassword(ctx, "sia_x", u.ID, "h2", true); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = db.GetUser(ctx, u.ID)
+			if got.LockedUntil != 0 || got.FailedSignIns != 0 || got.PasswordHash != "h2" {
+				t.Errorf("after reset: got locked %d failures %d hash %q, want 0 0 h2", got.LockedUntil, got.FailedSignIns, got.PasswordHash)
+			}
+
+			// Mail limits.
+			l := store.MailLimits{PerAddress: 2, Window: time.Hour}
+			for i := range 3 {
+				err := db.RecordMail(ctx, store.MailSend{Kind: "sign_up", Address: "m@example.com", IP: "192.0.2.7"}, l)
+				if want := i == 2; errors.Is(err, store.ErrMailLimit) != want {
+					t.Errorf("mail %d: got %v, want limited %v", i+1, err, want)
+				}
+			}
+
+			// Audit rows, stamped with the request.
+			ev, total, err := db.ListAuditEvents(ctx, store.AuditFilter{UserID: u.ID, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := map[string]bool{}
+			for _, x := range ev {
+				names[x.Name] = true
+				if x.IP != "192.0.2.7" || x.UserAgent != "test-agent" {
+					t.Errorf("event %s: got ip %q agent %q, want the request's", x.Name, x.IP, x.UserAgent)
+				}
+			}
+			for _, n := range []string{"user.created", "email.created", "email.verified", "user.primary_email_changed", "email.deleted", "user.password_reset"} {
+				if !names[n] {
+					t.Errorf("audit events: no %s among %d: %v", n, total, names)
+				}
+			}
+		})
+	}
+}
