@@ -128,3 +128,42 @@ func TestAccountWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationKeepsAddressState: addresses stored before verification
+// codes keep their state; the verified ones are reported as vouched for
+// ("admin"), the unverified ones stay unverified; down and up again works.
+func TestMigrationKeepsAddressState(t *testing.T) {
+	for name, db := range openDialects(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if err := store.MigrateTo(ctx, db, 5); err != nil {
+				t.Fatalf("down to 5: %v", err)
+			}
+			raw := store.Raw(db)
+			for _, q := range []string{
+				`INSERT INTO users (id, created_at, updated_at) VALUES ('user_old', 1, 1)`,
+				`INSERT INTO email_addresses (id, user_id, email, is_primary, verified, created_at, updated_at)
+					VALUES ('idn_v', 'user_old', 'v@example.com', 1, 1, 1, 1)`,
+				`INSERT INTO email_addresses (id, user_id, email, is_primary, verified, created_at, updated_at)
+					VALUES ('idn_u', 'user_old', 'u@example.com', 0, 0, 1, 1)`,
+			} {
+				if _, err := raw.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := store.MigrateTo(ctx, db, 6); err != nil {
+				t.Fatalf("up to 6: %v", err)
+			}
+			u, err := db.GetUser(ctx, "user_old")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range u.EmailAddresses {
+				want := map[string]store.EmailAddress{"idn_v": {Verified: true, Strategy: "admin"}, "idn_u": {}}[e.ID]
+				if e.Verified != want.Verified || e.Strategy != want.Strategy {
+					t.Errorf("%s after the migration: got verified %v strategy %q, want %v %q", e.Email, e.Verified, e.Strategy, want.Verified, want.Strategy)
+				}
+			}
+		})
+	}
+}
