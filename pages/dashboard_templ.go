@@ -146,12 +146,29 @@ func DashboardView(p DashboardProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</section></div><section class=\"card\"><h2 class=\"card-title\">Try the API</h2><p>From this page, in the browser console:</p><pre class=\"code\">await (await fetch('/api/me')).json() await Clerk.getToken()</pre></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</section></div><section class=\"card\"><h2 class=\"card-title\">Try the API</h2><p>From this page, in the browser console:</p><pre class=\"code\" data-testid=\"try-api\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var9 string
+		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(tryTheAPI)
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/dashboard.templ`, Line: 38, Col: 53}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</pre></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		return nil
 	})
 }
+
+// tryTheAPI is two statements on two lines: templ would join the lines
+// of literal text inside <pre>.
+const tryTheAPI = "await (await fetch('/api/me')).json()\nawait Clerk.getToken()"
 
 var _ = templruntime.GeneratedTemplate
