@@ -373,6 +373,13 @@ func (s *Service) ResetPassword(ctx context.Context, id, newPassword string, sig
 		}
 		return nil, fmt.Errorf("identity: reset password: %w", err)
 	}
+	addresses := make([]string, 0, len(u.EmailAddresses))
+	for _, e := range u.EmailAddresses {
+		addresses = append(addresses, e.Email)
+	}
+	if err := s.store.ClearAddressFailures(ctx, addresses...); err != nil {
+		return nil, fmt.Errorf("identity: reset password: %w", err)
+	}
 	s.log.InfoContext(ctx, "password reset", "user_id", u.ID, "signed_out_others", signOutOthers)
 	if u.Banned {
 		return nil, errInvalidCredentials

@@ -34,6 +34,9 @@ type Config struct {
 	SessionMaxAge     time.Duration
 	MaxFailedSignIns  int           // consecutive failures that lock an account (default 10)
 	LockoutDuration   time.Duration // how long (default 1 h)
+	// SignInDelay is the first of the growing waits between failed
+	// sign-ins of one address (see throttle.go); 0 turns them off.
+	SignInDelay time.Duration
 	// Roles are the organization roles whose permissions go into session
 	// tokens; nil means [roles.Default].
 	Roles *roles.Set
@@ -193,7 +196,13 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 		return nil, paramMissing("password")
 	}
 	var u *store.User
-	if email := NormalizeEmail(identifier); email != "" {
+	email := NormalizeEmail(identifier)
+	if email != "" {
+		if wait, err := s.signInDelay(ctx, email); err != nil {
+			return nil, err
+		} else if wait > 0 {
+			return nil, errSlowDown(wait)
+		}
 		found, err := s.store.GetUserByEmail(ctx, email)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("identity: sign-in: %w", err)
@@ -212,6 +221,11 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 		return nil, fmt.Errorf("identity: sign-in: %w", err)
 	}
 	if u == nil {
+		if email != "" {
+			if err := s.recordFailure(ctx, email); err != nil {
+				return nil, err
+			}
+		}
 		return nil, errInvalidCredentials
 	}
 	now := s.now()
@@ -219,6 +233,9 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 		return nil, errLocked(time.Duration(u.LockedUntil-now.UnixMilli()) * time.Millisecond)
 	}
 	if !ok || u.Banned {
+		if err := s.recordFailure(ctx, email); err != nil {
+			return nil, err
+		}
 		f, err := s.store.RecordSignInFailure(ctx, u.ID, s.cfg.MaxFailedSignIns, s.cfg.LockoutDuration)
 		if err != nil {
 			return nil, fmt.Errorf("identity: sign-in: %w", err)
@@ -238,6 +255,9 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 	}
 	if lockedUntil > 0 {
 		return nil, errLocked(time.Duration(lockedUntil-now.UnixMilli()) * time.Millisecond)
+	}
+	if err := s.store.ClearAddressFailures(ctx, email); err != nil {
+		return nil, fmt.Errorf("identity: sign-in: %w", err)
 	}
 	s.log.InfoContext(ctx, "user signed in", "user_id", u.ID)
 	return s.startSession(ctx, u, clientCookie, origin)

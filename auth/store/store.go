@@ -292,6 +292,9 @@ type AccountStore interface {
 	RevokeUserSessions(ctx context.Context, userID, keep string) error
 	DeleteAccount(ctx context.Context, userID string, adminRoles []string) error
 	SetUserLock(ctx context.Context, id string, lockedUntil int64) (*User, error)
+	GetAddressFailures(ctx context.Context, address string, window time.Duration) (AddressFailures, error)
+	RecordAddressFailure(ctx context.Context, address string, window time.Duration) (AddressFailures, error)
+	ClearAddressFailures(ctx context.Context, addresses ...string) error
 
 	Audit(ctx context.Context, ev AuditEvent) error
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, int, error)

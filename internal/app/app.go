@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		TokenTTL: cfg.SessionTokenTTL, SessionMaxAge: cfg.SessionMaxAge, TemplateKeys: templateKeys,
 		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired, ReservedEmails: cfg.AdminEmails,
 		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
-		SignUpVerification: cfg.SignUpVerification, Development: !cfg.Production, CodeKey: codeKey, Mail: mailGate,
+		SignUpVerification: cfg.SignUpVerification, SignInDelay: cfg.SignInDelay, Development: !cfg.Production, CodeKey: codeKey, Mail: mailGate,
 	}
 	if sender != nil {
 		idCfg.SendCode = func(ctx context.Context, m identity.CodeMail) error { return sender.Send(ctx, codeEmail(m)) }

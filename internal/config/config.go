@@ -59,6 +59,10 @@ type Config struct {
 	// client IP per minute.
 	SignInRateLimit int
 
+	// SignInDelay (SIGN_IN_DELAY) is the first wait imposed between
+	// failed sign-ins of one address after the third; it doubles with
+	// each further failure up to a minute. 0 turns the waits off.
+	SignInDelay time.Duration
 	// SignUpVerification (SIGN_UP_VERIFICATION) is email_code, the
 	// default (a sign-up is created once the code mailed to its address
 	// is entered), or off (at once, the address unverified).
@@ -251,6 +255,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.SignInRateLimit, err = strconv.Atoi(get("SIGN_IN_RATE_LIMIT", "20")); err != nil || c.SignInRateLimit < 1 {
 		return nil, &Error{Msg: "config: SIGN_IN_RATE_LIMIT must be a positive number of attempts per minute"}
+	}
+	if c.SignInDelay, err = duration(get("SIGN_IN_DELAY", "1s"), 0); err != nil || c.SignInDelay > time.Minute {
+		return nil, &Error{Msg: "config: SIGN_IN_DELAY must be a duration from 0s to 1m, such as 1s"}
 	}
 	switch c.SignUpVerification = get("SIGN_UP_VERIFICATION", "email_code"); c.SignUpVerification {
 	case "email_code", "off":

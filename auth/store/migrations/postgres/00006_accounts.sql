@@ -72,6 +72,14 @@ CREATE INDEX mail_log_ip ON mail_log (ip, sent_at);
 CREATE INDEX mail_log_user ON mail_log (user_id, sent_at);
 CREATE INDEX mail_log_time ON mail_log (sent_at);
 
+-- Consecutive failed sign-ins per address, known or not, for the delays
+-- that grow between attempts (the per-account lockout is on users).
+CREATE TABLE sign_in_failures (
+    address    TEXT PRIMARY KEY,
+    failures   BIGINT NOT NULL,
+    last_at    BIGINT NOT NULL
+);
+
 -- Security-relevant changes, written in the transaction of the change.
 -- Not tied to users by a foreign key: the record outlives its subject.
 CREATE TABLE audit_events (
@@ -91,6 +99,7 @@ CREATE INDEX audit_events_time ON audit_events (created_at);
 
 -- +goose Down
 DROP TABLE audit_events;
+DROP TABLE sign_in_failures;
 DROP TABLE mail_log;
 DROP TABLE verification_codes;
 DROP TABLE sign_in_attempts;
