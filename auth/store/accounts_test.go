@@ -167,3 +167,43 @@ func TestMigrationKeepsAddressState(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditEventsOfOtherWrites: organization, membership, invitation and
+// API key writes leave their audit rows in the same transaction.
+func TestAuditEventsOfOtherWrites(t *testing.T) {
+	for name, db := range openDialects(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			alice := createUser(t, db, "alice@example.com")
+			bob := createUser(t, db, "bob@example.com")
+			o := newOrg(t, db, "Acme", "acme", alice.ID)
+			asAlice := store.Guard{ActorID: alice.ID, ActorRoles: []string{"org:admin"}, AdminRoles: adminRoles}
+			if _, err := db.CreateMembership(ctx, o.ID, bob.ID, "org:member", instance); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.DeleteMembership(ctx, o.ID, bob.ID, asAlice); err != nil {
+				t.Fatal(err)
+			}
+			key := store.MachineToken{ID: "ak_audit", Type: store.TokenTypeAPIKey, SecretHash: []byte("h"), Subject: alice.ID, CreatedAt: store.Now()}
+			if err := db.InsertUserAPIKey(ctx, key, 10); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.RevokeMachineToken(ctx, store.TokenTypeAPIKey, "ak_audit", alice.ID, "done"); err != nil {
+				t.Fatal(err)
+			}
+			ev, _, err := db.ListAuditEvents(ctx, store.AuditFilter{UserID: alice.ID, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, e := range ev {
+				got[e.Name] = true
+			}
+			for _, n := range []string{"organization.created", "organizationMembership.deleted", "apiKey.created", "apiKey.revoked"} {
+				if !got[n] {
+					t.Errorf("no %s event for alice; got %v", n, got)
+				}
+			}
+		})
+	}
+}

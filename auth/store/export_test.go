@@ -24,5 +24,9 @@ func MigrateTo(ctx context.Context, db *DB, version int64) error {
 	return err
 }
 
+// Latest is a version past every migration: MigrateTo(ctx, db, Latest)
+// applies them all.
+const Latest = 1 << 40
+
 // Raw returns db's write pool, for statements no store method makes.
 func Raw(db *DB) *sql.DB { return db.write }

@@ -122,6 +122,9 @@ func (db *DB) CreateInvitation(ctx context.Context, ni NewInvitation, g Guard) (
 		case err != nil:
 			return fmt.Errorf("store: insert invitation: %w", err)
 		}
+		if err := audit(ctx, tx, AuditEvent{Name: "organizationInvitation.created", UserID: g.ActorID, ResourceID: id}); err != nil {
+			return err
+		}
 		inv, err = getInvitation(ctx, tx, "i.id", id, "")
 		return err
 	})
@@ -218,7 +221,7 @@ func (db *DB) RevokeInvitation(ctx context.Context, orgID, id string, g Guard) (
 			return fmt.Errorf("store: revoke invitation: %w", err)
 		}
 		inv.Status, inv.UpdatedAt = StatusRevoked, now
-		return nil
+		return audit(ctx, tx, AuditEvent{Name: "organizationInvitation.revoked", UserID: g.ActorID, ResourceID: id})
 	})
 	if err != nil && !errors.Is(err, ErrNotPending) {
 		return nil, err
@@ -293,6 +296,9 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, userID str
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("store: invitation accepted meanwhile: %w", ErrNotPending)
+		}
+		if err := audit(ctx, tx, AuditEvent{Name: "organizationInvitation.accepted", UserID: userID, ResourceID: inv.ID}); err != nil {
+			return err
 		}
 		inv.Status, inv.UpdatedAt = StatusAccepted, now
 		return nil

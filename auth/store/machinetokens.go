@@ -210,7 +210,24 @@ func insertMachineToken(ctx context.Context, tx *sql.Tx, t MachineToken) error {
 	case err != nil:
 		return fmt.Errorf("store: insert machine token: %w", err)
 	}
-	return nil
+	return audit(ctx, tx, AuditEvent{Name: tokenEventName(t.Type) + ".created", UserID: tokenOwner(t), ResourceID: t.ID})
+}
+
+// tokenEventName is the audit name of a machine token kind.
+func tokenEventName(typ string) string {
+	if typ == TokenTypeAPIKey {
+		return "apiKey"
+	}
+	return "m2mToken"
+}
+
+// tokenOwner is the user an audit event about t concerns: the user a key
+// belongs to, else whoever created it.
+func tokenOwner(t MachineToken) string {
+	if strings.HasPrefix(t.Subject, "user_") {
+		return t.Subject
+	}
+	return t.CreatedBy
 }
 
 func orEmpty(s []string) []string {
@@ -335,6 +352,9 @@ func (db *DB) revokeMachineToken(ctx context.Context, tx *sql.Tx, typ, id, subje
 		return nil, fmt.Errorf("store: revoke machine token: %w", err)
 	}
 	t.Revoked, t.RevocationReason, t.UpdatedAt = true, reason, now
+	if err := audit(ctx, tx, AuditEvent{Name: tokenEventName(t.Type) + ".revoked", UserID: tokenOwner(*t), ResourceID: t.ID}); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

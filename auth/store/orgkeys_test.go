@@ -238,6 +238,10 @@ func TestMigrationOrganizationAPIKeys(t *testing.T) {
 			if err := raw.QueryRowContext(ctx, `SELECT org_id FROM machine_tokens WHERE id = 'ak_org'`).Scan(&orgID); err != nil || orgID != o.ID {
 				t.Errorf("org_id of the organization's key: got %q, %v; want %s", orgID, err, o.ID)
 			}
+			// The later migrations too: the store's writes need them.
+			if err := store.MigrateTo(ctx, db, store.Latest); err != nil {
+				t.Fatalf("up to the latest: %v", err)
+			}
 			if err := db.DeleteOrganization(ctx, o.ID, instance); err != nil {
 				t.Fatal(err)
 			}

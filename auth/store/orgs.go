@@ -179,6 +179,9 @@ func (db *DB) CreateOrganization(ctx context.Context, no NewOrganization) (*Orga
 				return err
 			}
 		}
+		if err := audit(ctx, tx, AuditEvent{Name: "organization.created", UserID: no.CreatedBy, ResourceID: id}); err != nil {
+			return err
+		}
 		o, err = getOrganization(ctx, tx, id, "")
 		return err
 	})
@@ -337,7 +340,7 @@ func (db *DB) DeleteOrganization(ctx context.Context, id string, g Guard) error 
 			WHERE last_active_organization_id = $2`, Now(), id); err != nil {
 			return fmt.Errorf("store: clear active organization: %w", err)
 		}
-		return nil
+		return audit(ctx, tx, AuditEvent{Name: "organization.deleted", UserID: g.ActorID, ResourceID: id})
 	})
 }
 
@@ -545,8 +548,10 @@ func (db *DB) CreateMembership(ctx context.Context, orgID, userID, role string, 
 			return err
 		}
 		var err error
-		m, err = getMembership(ctx, tx, orgID, userID)
-		return err
+		if m, err = getMembership(ctx, tx, orgID, userID); err != nil {
+			return err
+		}
+		return membershipAudit(ctx, tx, "organizationMembership.created", g, m)
 	})
 	return m, err
 }
@@ -565,8 +570,10 @@ func (db *DB) UpdateMembershipRole(ctx context.Context, orgID, userID, role stri
 			return fmt.Errorf("store: update membership: %w", err)
 		}
 		var err error
-		m, err = getMembership(ctx, tx, orgID, userID)
-		return err
+		if m, err = getMembership(ctx, tx, orgID, userID); err != nil {
+			return err
+		}
+		return membershipAudit(ctx, tx, "organizationMembership.updated", g, m)
 	})
 	return m, err
 }
@@ -594,9 +601,16 @@ func (db *DB) DeleteMembership(ctx context.Context, orgID, userID string, g Guar
 			return fmt.Errorf("store: clear active organization: %w", err)
 		}
 		m.Organization.MembersCount--
-		return nil
+		return membershipAudit(ctx, tx, "organizationMembership.deleted", g, m)
 	})
 	return m, err
+}
+
+// membershipAudit records a membership change, made by g's acting user,
+// with the member and the role in the payload.
+func membershipAudit(ctx context.Context, tx *sql.Tx, name string, g Guard, m *Membership) error {
+	payload, _ := json.Marshal(map[string]string{"organization_id": m.OrganizationID, "user_id": m.UserID, "role": m.Role})
+	return audit(ctx, tx, AuditEvent{Name: name, UserID: g.ActorID, ResourceID: m.ID, Payload: payload})
 }
 
 // memberWrite runs fn for a change to userID's membership: inside one

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,9 +63,19 @@ func createSession(ctx context.Context, tx *sql.Tx, c Client, s Session) error {
 		return fmt.Errorf("store: insert session: %w", err)
 	}
 	ev := AuditEvent{Name: "session.created", UserID: s.UserID, SessionID: s.ID, ResourceID: s.ID}
-	if len(s.Actor) > 0 {
-		ev.Payload = []byte(`{"actor":` + string(s.Actor) + `}`)
+	if len(s.Actor) == 0 {
+		return audit(ctx, tx, ev)
 	}
+	var act struct {
+		Sub string `json:"sub"`
+	}
+	_ = json.Unmarshal(s.Actor, &act)
+	ev.ActorID = act.Sub
+	ev.Payload = []byte(`{"actor":` + string(s.Actor) + `}`)
+	if err := audit(ctx, tx, ev); err != nil {
+		return err
+	}
+	ev.Name = "impersonation.started"
 	return audit(ctx, tx, ev)
 }
 
