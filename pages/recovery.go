@@ -45,6 +45,18 @@ func refusal(w http.ResponseWriter, err error) (status int, fields components.Fi
 	return e.Status, nil, e.Message, true
 }
 
+// onCodeForm keeps only the code's message next to its field: a code
+// form has no other field, so any other (the address taken meanwhile)
+// shows above the form.
+func onCodeForm(fields components.FieldErrors, msg string) (components.FieldErrors, string) {
+	for k, v := range fields {
+		if k != "code" {
+			return nil, v
+		}
+	}
+	return fields, msg
+}
+
 func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // SignUpVerifyPage serves GET /sign-up/verify: the code of this browser's
@@ -107,6 +119,7 @@ func (f *AuthForms) SignUpVerify() http.Handler {
 			f.restart(w, r, aerr, f.site.Env.SignUpURL)
 			return
 		}
+		fields, msg = onCodeForm(fields, msg)
 		f.renderSignUpCode(w, r, status, a, components.CodeFormProps{Fields: fields, Error: msg})
 	})
 }
@@ -239,6 +252,7 @@ func (f *AuthForms) resetCodeRefused(w http.ResponseWriter, r *http.Request, err
 		f.restart(w, r, aerr, forgotPath)
 		return
 	}
+	fields, msg = onCodeForm(fields, msg)
 	f.renderResetCode(w, r, status, a, components.CodeFormProps{Fields: fields, Error: msg})
 }
 

@@ -328,8 +328,8 @@ func (s *Service) AttemptResetCode(ctx context.Context, id, code string) (*Reset
 	if a.Status != store.AttemptNeedsFirstFactor {
 		return nil, errNoAttempt()
 	}
-	if err := s.checkCode(ctx, id, code); err != nil {
-		if e, ok := AsError(err); ok && e.Code == "form_code_incorrect" && a.UserID != "" {
+	if wrong, err := s.checkCodeGuess(ctx, id, code); err != nil {
+		if wrong && a.UserID != "" {
 			if _, ferr := s.store.RecordSignInFailure(ctx, a.UserID, s.cfg.MaxFailedSignIns, s.cfg.LockoutDuration); ferr != nil {
 				return nil, fmt.Errorf("identity: reset: %w", ferr)
 			}

@@ -160,23 +160,36 @@ func (s *Service) prepareCode(ctx context.Context, subject, strategy, purpose, e
 // checkCode attempts code against subject's, answering Clerk's errors
 // for every way it can be wrong.
 func (s *Service) checkCode(ctx context.Context, subject, code string) error {
+	_, err := s.checkCodeGuess(ctx, subject, code)
+	return err
+}
+
+// checkCodeGuess is checkCode that also says whether a wrong code was
+// compared (a guess, which the reset counts toward the lockout).
+func (s *Service) checkCodeGuess(ctx context.Context, subject, code string) (wrong bool, err error) {
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return paramMissing("code")
+		return false, paramMissing("code")
 	}
 	if len(code) > 16 {
-		return errCodeIncorrect()
+		return true, errCodeIncorrect()
 	}
 	out, _, err := s.store.AttemptCode(ctx, subject, s.codeHash(subject, code), codeMaxAttempts)
 	if err != nil {
-		return fmt.Errorf("identity: check code: %w", err)
+		return false, fmt.Errorf("identity: check code: %w", err)
 	}
+	wrong = out == store.CodeWrong || out == store.CodeExhausted
+	return wrong, codeError(out)
+}
+
+// codeError is the refusal of an attempt's outcome (nil when right).
+func codeError(out store.CodeOutcome) error {
 	switch out {
 	case store.CodeCorrect:
 		return nil
 	case store.CodeWrong:
 		return errCodeIncorrect()
-	case store.CodeFailed:
+	case store.CodeFailed, store.CodeExhausted:
 		return &Error{Status: http.StatusBadRequest, Code: "verification_failed", Param: "code",
 			Message:     "Too many failed attempts. Ask for a new code.",
 			LongMessage: "Too many failed attempts. You have to try again with the same or another method."}

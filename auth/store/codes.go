@@ -92,12 +92,13 @@ type CodeOutcome int
 
 // The outcomes of [DB.AttemptCode].
 const (
-	CodeCorrect CodeOutcome = iota // the code was right; it is now used
-	CodeWrong                      // wrong; attempts left
-	CodeFailed                     // too many wrong attempts (now or before)
-	CodeExpired                    // past its lifetime
-	CodeUsed                       // already used
-	CodeNotSent                    // no code for this subject
+	CodeCorrect   CodeOutcome = iota // the code was right; it is now used
+	CodeWrong                        // wrong; attempts left
+	CodeExhausted                    // wrong, the last attempt allowed: now failed
+	CodeFailed                       // failed by earlier attempts; not compared
+	CodeExpired                      // past its lifetime
+	CodeUsed                         // already used
+	CodeNotSent                      // no code for this subject
 )
 
 // AttemptCode compares hash with the subject's code in one transaction:
@@ -135,7 +136,7 @@ func (db *DB) AttemptCode(ctx context.Context, subject string, hash []byte, maxA
 			c.Attempts++
 			out = CodeWrong
 			if c.Attempts >= maxAttempts {
-				out, c.Status = CodeFailed, VerificationFailed
+				out, c.Status = CodeExhausted, VerificationFailed
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE verification_codes SET attempts = $1, status = $2 WHERE subject = $3`,
