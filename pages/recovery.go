@@ -72,7 +72,7 @@ func (f *AuthForms) SignUpVerifyPage() http.Handler {
 		if r.URL.Query().Get("sent") == "1" {
 			notice = "We sent a new code."
 		}
-		f.renderSignUpCode(w, r, http.StatusOK, a, components.CodeFormProps{Notice: notice})
+		f.renderSignUpCode(w, r, http.StatusOK, a, components.CodeFormProps{Notice: notice, RedirectURL: r.URL.Query().Get("redirect_url")})
 	})
 }
 
@@ -88,6 +88,7 @@ func (f *AuthForms) restart(w http.ResponseWriter, r *http.Request, err error, t
 func (f *AuthForms) renderSignUpCode(w http.ResponseWriter, r *http.Request, status int, a *auth.SignUpAttempt, p components.CodeFormProps) {
 	p.Title, p.Email = "Check your email", a.Code.Email
 	p.Action, p.ResendAction, p.BackURL = signUpVerifyPath, signUpVerifyPath+"/resend", f.site.Env.SignUpURL
+	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
 	p.ResendIn = seconds(a.Code.ResendIn)
 	f.site.Render(w, r, status, "Verify your email", components.CodeForm(p))
 }
@@ -102,7 +103,7 @@ func (f *AuthForms) SignUpVerify() http.Handler {
 		}
 		err = auth.VerifySignUp(w, r, form["code"])
 		if err == nil {
-			http.Redirect(w, r, f.site.SignUpFallback, http.StatusSeeOther)
+			http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignUpFallback), http.StatusSeeOther)
 			return
 		}
 		if lapsed(err) {
@@ -120,7 +121,7 @@ func (f *AuthForms) SignUpVerify() http.Handler {
 			return
 		}
 		fields, msg = onCodeForm(fields, msg)
-		f.renderSignUpCode(w, r, status, a, components.CodeFormProps{Fields: fields, Error: msg})
+		f.renderSignUpCode(w, r, status, a, components.CodeFormProps{Fields: fields, Error: msg, RedirectURL: form["redirect_url"]})
 	})
 }
 

@@ -124,7 +124,11 @@ func (f *AuthForms) SignUp() http.Handler {
 			return
 		}
 		if !complete {
-			http.Redirect(w, r, signUpVerifyPath, http.StatusSeeOther)
+			to := signUpVerifyPath
+			if next := f.site.Redirects.Safe(form["redirect_url"], ""); next != "" {
+				to = auth.WithRedirectURL(to, next)
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		http.Redirect(w, r, f.site.Redirects.Safe(form["redirect_url"], f.site.SignUpFallback), http.StatusSeeOther)
