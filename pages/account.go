@@ -86,6 +86,11 @@ func (f *AccountForms) handle(section string, fn accountAction) http.Handler {
 			f.site.serverError(w, r, "account "+section, err)
 			return
 		}
+		for k, v := range fields {
+			if !shownFields[k] { // a field the forms do not have: above them
+				fields, msg = nil, v
+			}
+		}
 		out := AccountForm{Section: section, Error: msg, Fields: fields, EmailID: r.PathValue("id"),
 			Values: map[string]string{"first_name": form["first_name"], "last_name": form["last_name"], "email_address": form["email_address"]}}
 		profilePage(f.site, func(*http.Request) (profileOutcome, int, error) {
@@ -93,6 +98,10 @@ func (f *AccountForms) handle(section string, fn accountAction) http.Handler {
 		}).ServeHTTP(w, r)
 	})
 }
+
+// shownFields are the fields the account forms show a message next to.
+var shownFields = map[string]bool{"first_name": true, "last_name": true, "current_password": true,
+	"new_password": true, "email_address": true, "code": true, "confirmation": true}
 
 // Name serves POST /profile/name.
 func (f *AccountForms) Name() http.Handler {

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
 	"github.com/gatehouse-dev/gatehouse/components"
@@ -88,6 +89,14 @@ func profilePage(site *Site, outcome func(*http.Request) (profileOutcome, int, e
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
+		// A session past its lifetime is over, whether or not a refresh
+		// has marked it expired yet.
+		live := sessions.Data[:0]
+		for _, s := range sessions.Data {
+			if s.ExpireAt > time.Now().UnixMilli() {
+				live = append(live, s)
+			}
+		}
 		page := max(atoiDefault(r.URL.Query().Get("activity_page"), 1), 1)
 		activity, err := client.AuditEvents.List(ctx, auth.AuditEventListParams{UserID: a.UserID, Limit: activityPageSize, Offset: (page - 1) * activityPageSize})
 		if err != nil {
@@ -105,7 +114,7 @@ func profilePage(site *Site, outcome func(*http.Request) (profileOutcome, int, e
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
-		return PropsStatus(ProfileProps{Base: Base{Clerk: props}, Auth: a, User: user, Sessions: sessions.Data, APIKeys: view,
+		return PropsStatus(ProfileProps{Base: Base{Clerk: props}, Auth: a, User: user, Sessions: live, APIKeys: view,
 			Form: out.Form, Activity: activity.Data, ActivityTotal: activity.TotalCount, ActivityPage: page}, status)
 	}}.Handler(site)
 }

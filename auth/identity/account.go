@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
@@ -138,8 +137,8 @@ func (a *Account) ChangePassword(ctx context.Context, current, next string, sign
 // current_password), counting a wrong one toward the lockout.
 func (a *Account) checkPassword(ctx context.Context, pw string) error {
 	s := a.svc
-	if now := s.now().UnixMilli(); a.user.LockedUntil > now {
-		return errLocked(time.Duration(a.user.LockedUntil-now) * time.Millisecond)
+	if now := s.now(); a.user.LockedUntil > now.UnixMilli() {
+		return errLockedUntil(a.user.LockedUntil, now)
 	}
 	ok, err := s.hasher.Verify(ctx, pw, a.user.PasswordHash)
 	if errors.Is(err, password.ErrBusy) {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
 // Error is a refusal the user should see, with Clerk's error code. Pages
@@ -71,6 +73,17 @@ func paramLabel(p string) string {
 var errInvalidCredentials = &Error{Status: http.StatusUnprocessableEntity, Code: "form_password_incorrect",
 	Param: "password", Message: "Email address or password is incorrect.",
 	LongMessage: "Email address or password is incorrect. Try again, or reset your password."}
+
+// errLockedUntil is the refusal of an account locked until until (ms): for
+// a while after failed attempts, or until an operator unlocks it.
+func errLockedUntil(until int64, now time.Time) *Error {
+	if until >= store.LockedForever {
+		return &Error{Status: http.StatusForbidden, Code: "user_locked",
+			Message:     "Your account is locked. Contact the site's administrators to unlock it.",
+			LongMessage: "This account has been locked by an administrator."}
+	}
+	return errLocked(time.Duration(until-now.UnixMilli()) * time.Millisecond)
+}
 
 func errLocked(wait time.Duration) *Error {
 	return &Error{Status: http.StatusForbidden, Code: "user_locked", RetryAfter: wait,

@@ -230,7 +230,7 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 	}
 	now := s.now()
 	if u.LockedUntil > now.UnixMilli() {
-		return nil, errLocked(time.Duration(u.LockedUntil-now.UnixMilli()) * time.Millisecond)
+		return nil, errLockedUntil(u.LockedUntil, now)
 	}
 	if !ok || u.Banned {
 		if err := s.recordFailure(ctx, email); err != nil {
@@ -242,7 +242,7 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 		}
 		if f.LockedUntil > now.UnixMilli() {
 			s.log.WarnContext(ctx, "account locked after failed sign-ins", "user_id", u.ID, "failures", f.Failures)
-			return nil, errLocked(time.Duration(f.LockedUntil-now.UnixMilli()) * time.Millisecond)
+			return nil, errLockedUntil(f.LockedUntil, now)
 		}
 		return nil, errInvalidCredentials
 	}
@@ -254,7 +254,7 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 		return nil, fmt.Errorf("identity: sign-in: %w", err)
 	}
 	if lockedUntil > 0 {
-		return nil, errLocked(time.Duration(lockedUntil-now.UnixMilli()) * time.Millisecond)
+		return nil, errLockedUntil(lockedUntil, now)
 	}
 	if err := s.store.ClearAddressFailures(ctx, email); err != nil {
 		return nil, fmt.Errorf("identity: sign-in: %w", err)
@@ -371,7 +371,9 @@ func (s *Service) checkLive(ctx context.Context, sess *store.Session) (*store.Se
 	if err != nil {
 		return nil, fmt.Errorf("identity: load user: %w", err)
 	}
-	if u.Banned {
+	// An operator's lock ends the user's sessions too; a lock after failed
+	// sign-ins does not, or anyone could sign the owner out by guessing.
+	if u.Banned || u.LockedUntil >= store.LockedForever {
 		return nil, ErrSignedOut
 	}
 	if len(sess.Actor) > 0 {

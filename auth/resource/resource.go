@@ -157,8 +157,10 @@ func NewUser(u *store.User, private bool, now int64) *User {
 	}
 	if u.LockedUntil > now {
 		out.Locked = true
-		secs := (u.LockedUntil - now + 999) / 1000
-		out.LockoutExpiresInSeconds = &secs
+		if u.LockedUntil < store.LockedForever { // null: locked until unlocked
+			secs := (u.LockedUntil - now + 999) / 1000
+			out.LockoutExpiresInSeconds = &secs
+		}
 	}
 	for _, e := range u.EmailAddresses {
 		out.EmailAddresses = append(out.EmailAddresses, EmailAddress{
