@@ -82,6 +82,7 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	r.Post(auth.TicketPath, imp.Ticket().ServeHTTP)
 	r.Get("/admin/impersonate", imp.AdminPage().ServeHTTP)
 	r.Post("/admin/impersonate", imp.Impersonate().ServeHTTP)
+	r.Get("/admin/audit", imp.AuditPage().ServeHTTP)
 	if mailbox != nil {
 		r.Get("/dev/mailbox", pages.Mailbox(site, mailboxMessages(mailbox)).ServeHTTP) // development only
 	}
