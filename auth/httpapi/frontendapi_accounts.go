@@ -78,6 +78,41 @@ func (f *FrontendAPI) attemptID(w http.ResponseWriter, r *http.Request, signUp b
 	return want, true
 }
 
+// attemptRequest opens a request about this browser's attempt (signUp:
+// its sign-up, else its sign-in): the per-IP limit when limit, the {id}
+// checked against the attempt cookie, the body read. It answers the
+// request itself and returns false when any of them refuses.
+func (f *FrontendAPI) attemptRequest(w http.ResponseWriter, r *http.Request, signUp, limit bool) (string, map[string]string, bool) {
+	if limit {
+		if limited, wait := f.limiter.Limited(w, r); limited {
+			WriteError(w, identity.ErrTooManyRequests(wait))
+			return "", nil, false
+		}
+	}
+	id, ok := f.attemptID(w, r, signUp)
+	if !ok {
+		return "", nil, false
+	}
+	form, err := ReadForm(w, r)
+	if err != nil {
+		f.fail(w, r, err)
+		return "", nil, false
+	}
+	return id, form, true
+}
+
+// forgetAttempt clears this browser's sign-up (signUp) or sign-in attempt
+// from its cookie once the attempt completed.
+func (f *FrontendAPI) forgetAttempt(w http.ResponseWriter, r *http.Request, signUp bool) {
+	at := f.svc.Cookies().ReadAttempts(r)
+	if signUp {
+		at.SignUp = ""
+	} else {
+		at.SignIn = ""
+	}
+	f.svc.Cookies().SetAttempts(w, at)
+}
+
 func (f *FrontendAPI) startSignUp(w http.ResponseWriter, r *http.Request, in identity.SignUpInput) {
 	a, err := f.svc.StartSignUp(f.limiter.RequestContext(r, ""), in)
 	if err != nil {
@@ -91,13 +126,8 @@ func (f *FrontendAPI) startSignUp(w http.ResponseWriter, r *http.Request, in ide
 }
 
 func (f *FrontendAPI) signUpPrepare(w http.ResponseWriter, r *http.Request) {
-	id, ok := f.attemptID(w, r, true)
+	id, form, ok := f.attemptRequest(w, r, true, false)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	if s := form["strategy"]; s != "" && s != "email_code" {
@@ -113,17 +143,8 @@ func (f *FrontendAPI) signUpPrepare(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) signUpAttempt(w http.ResponseWriter, r *http.Request) {
-	if limited, wait := f.limiter.Limited(w, r); limited {
-		WriteError(w, identity.ErrTooManyRequests(wait))
-		return
-	}
-	id, ok := f.attemptID(w, r, true)
+	id, form, ok := f.attemptRequest(w, r, true, true)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	res, err := f.svc.AttemptSignUp(f.limiter.RequestContext(r, ""), id, form["code"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
@@ -131,9 +152,7 @@ func (f *FrontendAPI) signUpAttempt(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, err)
 		return
 	}
-	at := f.svc.Cookies().ReadAttempts(r)
-	at.SignUp = ""
-	f.svc.Cookies().SetAttempts(w, at)
+	f.forgetAttempt(w, r, true)
 	f.svc.Cookies().SetSignedIn(w, res)
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"object": "sign_up_attempt", "id": id, "status": "complete", "email_address": res.User.PrimaryEmail(),
@@ -176,13 +195,8 @@ func (f *FrontendAPI) startSignIn(w http.ResponseWriter, r *http.Request, identi
 }
 
 func (f *FrontendAPI) signInPrepare(w http.ResponseWriter, r *http.Request) {
-	id, ok := f.attemptID(w, r, false)
+	id, form, ok := f.attemptRequest(w, r, false, false)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	if form["strategy"] != "reset_password_email_code" {
@@ -198,17 +212,8 @@ func (f *FrontendAPI) signInPrepare(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) signInAttempt(w http.ResponseWriter, r *http.Request) {
-	if limited, wait := f.limiter.Limited(w, r); limited {
-		WriteError(w, identity.ErrTooManyRequests(wait))
-		return
-	}
-	id, ok := f.attemptID(w, r, false)
+	id, form, ok := f.attemptRequest(w, r, false, true)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	ctx := f.limiter.RequestContext(r, "")
@@ -235,9 +240,7 @@ func (f *FrontendAPI) signInAttempt(w http.ResponseWriter, r *http.Request) {
 // signedIn answers a completed sign-in attempt: the cookies set, the
 // attempt forgotten.
 func (f *FrontendAPI) signedIn(w http.ResponseWriter, r *http.Request, id string, res *identity.SignedIn) {
-	at := f.svc.Cookies().ReadAttempts(r)
-	at.SignIn = ""
-	f.svc.Cookies().SetAttempts(w, at)
+	f.forgetAttempt(w, r, false)
 	f.svc.Cookies().SetSignedIn(w, res)
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"object": "sign_in", "id": id, "status": "complete", "identifier": res.User.PrimaryEmail(),
@@ -246,13 +249,8 @@ func (f *FrontendAPI) signedIn(w http.ResponseWriter, r *http.Request, id string
 }
 
 func (f *FrontendAPI) signInResetPassword(w http.ResponseWriter, r *http.Request) {
-	id, ok := f.attemptID(w, r, false)
+	id, form, ok := f.attemptRequest(w, r, false, false)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	res, err := f.svc.ResetPassword(f.limiter.RequestContext(r, ""), id, form["password"], form["sign_out_of_other_sessions"] != "false",
@@ -280,16 +278,25 @@ func (f *FrontendAPI) account(w http.ResponseWriter, r *http.Request) (*identity
 	return acct, r.WithContext(f.limiter.RequestContext(r, acct.SessionID())), true
 }
 
-// meAction runs fn on the account, with the body read, and answers the
-// user as it is afterwards.
-func (f *FrontendAPI) meAction(w http.ResponseWriter, r *http.Request, fn func(*identity.Account, *http.Request, map[string]string) error) {
+// meRequest is account with the body read.
+func (f *FrontendAPI) meRequest(w http.ResponseWriter, r *http.Request) (*identity.Account, *http.Request, map[string]string, bool) {
 	acct, r, ok := f.account(w, r)
 	if !ok {
-		return
+		return nil, nil, nil, false
 	}
 	form, err := ReadForm(w, r)
 	if err != nil {
 		f.fail(w, r, err)
+		return nil, nil, nil, false
+	}
+	return acct, r, form, true
+}
+
+// meAction runs fn on the account, with the body read, and answers the
+// user as it is afterwards.
+func (f *FrontendAPI) meAction(w http.ResponseWriter, r *http.Request, fn func(*identity.Account, *http.Request, map[string]string) error) {
+	acct, r, form, ok := f.meRequest(w, r)
+	if !ok {
 		return
 	}
 	if err := fn(acct, r, form); err != nil {
@@ -344,13 +351,8 @@ func (f *FrontendAPI) changePassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) deleteMe(w http.ResponseWriter, r *http.Request) {
-	acct, r, ok := f.account(w, r)
+	acct, r, form, ok := f.meRequest(w, r)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	if err := acct.Delete(r.Context(), form["current_password"], form["confirmation"]); err != nil {
@@ -374,13 +376,8 @@ func (f *FrontendAPI) emailJSON(w http.ResponseWriter, acct *identity.Account, i
 }
 
 func (f *FrontendAPI) addEmail(w http.ResponseWriter, r *http.Request) {
-	acct, r, ok := f.account(w, r)
+	acct, r, form, ok := f.meRequest(w, r)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	e, err := acct.AddEmailAddress(r.Context(), form["email_address"])
@@ -393,13 +390,8 @@ func (f *FrontendAPI) addEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) emailAction(w http.ResponseWriter, r *http.Request, fn func(*identity.Account, *http.Request, map[string]string) error) {
-	acct, r, ok := f.account(w, r)
+	acct, r, form, ok := f.meRequest(w, r)
 	if !ok {
-		return
-	}
-	form, err := ReadForm(w, r)
-	if err != nil {
-		f.fail(w, r, err)
 		return
 	}
 	if err := fn(acct, r, form); err != nil {

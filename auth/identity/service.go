@@ -197,12 +197,16 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 	}
 	var u *store.User
 	email := NormalizeEmail(identifier)
+	failures := 0
 	if email != "" {
-		if wait, err := s.signInDelay(ctx, email); err != nil {
+		wait, n, err := s.signInDelay(ctx, email)
+		if err != nil {
 			return nil, err
-		} else if wait > 0 {
+		}
+		if wait > 0 {
 			return nil, errSlowDown(wait)
 		}
+		failures = n
 		found, err := s.store.GetUserByEmail(ctx, email)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("identity: sign-in: %w", err)
@@ -256,8 +260,10 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 	if lockedUntil > 0 {
 		return nil, errLockedUntil(lockedUntil, now)
 	}
-	if err := s.store.ClearAddressFailures(ctx, email); err != nil {
-		return nil, fmt.Errorf("identity: sign-in: %w", err)
+	if failures > 0 {
+		if err := s.store.ClearAddressFailures(ctx, email); err != nil {
+			return nil, fmt.Errorf("identity: sign-in: %w", err)
+		}
 	}
 	s.log.InfoContext(ctx, "user signed in", "user_id", u.ID)
 	return s.startSession(ctx, u, clientCookie, origin)

@@ -20,25 +20,30 @@ const (
 	failureWindow  = time.Hour
 )
 
-// signInDelay is how long email must still wait before its next attempt.
-func (s *Service) signInDelay(ctx context.Context, email string) (time.Duration, error) {
+// signInDelay is how long email must still wait before its next
+// attempt, and how many failures its run holds (0: nothing to clear
+// after a success, so a sign-in without failures writes nothing here).
+func (s *Service) signInDelay(ctx context.Context, email string) (time.Duration, int, error) {
 	if s.cfg.SignInDelay <= 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	f, err := s.store.GetAddressFailures(ctx, email, failureWindow)
 	if err != nil {
-		return 0, fmt.Errorf("identity: sign-in delay: %w", err)
+		return 0, 0, fmt.Errorf("identity: sign-in delay: %w", err)
 	}
 	if f.Failures < delayAfter {
-		return 0, nil
+		return 0, f.Failures, nil
 	}
-	d := s.cfg.SignInDelay << min(f.Failures-delayAfter, 16)
-	d = min(d, maxSignInDelay)
-	return time.Duration(f.LastAt)*time.Millisecond + d - time.Duration(s.now().UnixMilli())*time.Millisecond, nil
+	d := min(s.cfg.SignInDelay<<min(f.Failures-delayAfter, 16), maxSignInDelay)
+	wait := time.Duration(f.LastAt)*time.Millisecond + d - time.Duration(s.now().UnixMilli())*time.Millisecond
+	return wait, f.Failures, nil
 }
 
-// recordFailure counts a failed attempt for email.
+// recordFailure counts a failed attempt for email (while the waits are on).
 func (s *Service) recordFailure(ctx context.Context, email string) error {
+	if s.cfg.SignInDelay <= 0 {
+		return nil
+	}
 	if _, err := s.store.RecordAddressFailure(ctx, email, failureWindow); err != nil {
 		return fmt.Errorf("identity: record failure: %w", err)
 	}

@@ -238,7 +238,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keep string, rev
 }
 
 // RevokeUserSessions revokes every live session of the user but keep ("":
-// all of them) and returns how many.
+// all of them), recording one audit event.
 func (db *DB) RevokeUserSessions(ctx context.Context, userID, keep string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		if err := revokeUserSessions(ctx, tx, userID, keep); err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
@@ -97,18 +96,7 @@ type AuditFilter struct {
 // ListAuditEvents returns one page of events, newest first, and how many
 // match in all.
 func (db *DB) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, int, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{{"user_id", f.UserID}, {"name", f.Name}} {
-		if c.v != "" {
-			args = append(args, c.v)
-			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
-		}
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
+	cond, args := whereEqual(column{"user_id", f.UserID}, column{"name", f.Name})
 	var total int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_events`+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count audit events: %w", err)

@@ -221,6 +221,26 @@ func isForeignKeyViolation(err error) bool {
 	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 }
 
+// column is one equality filter of a list query; an empty value matches all.
+type column struct{ name, value string }
+
+// whereEqual builds " WHERE a = $1 AND …" for the filters with a value
+// (or "" for none) and their arguments.
+func whereEqual(cols ...column) (string, []any) {
+	var where []string
+	var args []any
+	for _, c := range cols {
+		if c.value != "" {
+			args = append(args, c.value)
+			where = append(where, fmt.Sprintf("%s = $%d", c.name, len(args)))
+		}
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 const sessionColumns = `id, client_id, user_id, status, last_active_organization_id, actor,
@@ -110,18 +109,7 @@ func (db *DB) GetSession(ctx context.Context, id string) (*Session, error) {
 // ListSessions returns one page of the sessions matching f, newest first,
 // and how many match in all.
 func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]*Session, int, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{{"user_id", f.UserID}, {"client_id", f.ClientID}, {"status", f.Status}} {
-		if c.v != "" {
-			args = append(args, c.v)
-			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
-		}
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
+	cond, args := whereEqual(column{"user_id", f.UserID}, column{"client_id", f.ClientID}, column{"status", f.Status})
 	var total int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM sessions`+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count sessions: %w", err)
