@@ -65,8 +65,12 @@ func ErrorCode(err error) string { return clerkclient.ErrorCode(err) }
 const MaxLiveAPIKeys = clerkclient.MaxLiveAPIKeys
 
 // DeviceOf describes the device of a user agent ("Chrome on Linux"), as
-// the sessions list and the security activity show it.
+// the security activity shows it; "" when there is none (a change made by
+// the backend client, not a browser).
 func DeviceOf(userAgent string) string {
+	if userAgent == "" {
+		return ""
+	}
 	a := resource.ParseUserAgent(userAgent)
 	return a.Device()
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
@@ -338,7 +339,7 @@ func TestBrowserAccountScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := newBrowser(t, 120*time.Second)
-	ta := startApp(t, map[string]string{"SIGN_UP_VERIFICATION": "email_code"})
+	ta := startApp(t, map[string]string{"SIGN_UP_VERIFICATION": "email_code", "ADMIN_EMAILS": "shots@example.com"})
 	const email, password = "shots@example.com", "correct horse battery"
 	u := ta.CreateUser(t, email, password, "Shona", "Shots")
 
@@ -375,6 +376,22 @@ func TestBrowserAccountScreenshots(t *testing.T) {
 		}
 		act(t, ctx, "reset the viewport", chromedp.EmulateViewport(1280, 800))
 	}
+
+	scripts := func(on bool) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on}); err != nil {
+			t.Fatalf("turn JavaScript %v: %v", on, err)
+		}
+	}
+	// Signed out, with and without JavaScript.
+	act(t, ctx, "open /sign-in", chromedp.Navigate(ta.URL+"/sign-in"))
+	waitPage(t, ctx, "/sign-in loads", 10*time.Second, loadedPath("/sign-in"))
+	shoot("sign-in")
+	scripts(false)
+	act(t, ctx, "open /sign-up", chromedp.Navigate(ta.URL+"/sign-up"))
+	time.Sleep(300 * time.Millisecond)
+	shoot("sign-up-nojs")
+	scripts(true)
 
 	signUpInBrowser(t, ctx, ta, "newcomer@example.com", "a perfectly fine pass")
 	shoot("sign-up-verify")
@@ -417,4 +434,15 @@ func TestBrowserAccountScreenshots(t *testing.T) {
 		t.Error("/profile shows no unverified address")
 	}
 	shoot("profile")
+	scripts(false)
+	act(t, ctx, "reload /profile", chromedp.Navigate(ta.URL+"/profile"))
+	time.Sleep(300 * time.Millisecond)
+	shoot("profile-nojs")
+	scripts(true)
+	act(t, ctx, "open /dashboard", chromedp.Navigate(ta.URL+"/dashboard"))
+	waitPage(t, ctx, "/dashboard loads", 10*time.Second, loadedAt("/dashboard"))
+	shoot("dashboard")
+	act(t, ctx, "open /admin/audit", chromedp.Navigate(ta.URL+"/admin/audit"))
+	waitPage(t, ctx, "/admin/audit loads", 10*time.Second, loadedAt("/admin/audit"))
+	shoot("admin-audit")
 }
