@@ -158,7 +158,7 @@ func SetActiveOrganization(w http.ResponseWriter, r *http.Request, orgID string)
 // whatever its token says. Then it clears the cookies and returns
 // ErrSessionEnded.
 func SessionCaller(w http.ResponseWriter, r *http.Request) (Caller, error) {
-	svc, _, err := identityOf(r)
+	svc, o, err := identityOf(r)
 	if err != nil {
 		return Caller{}, err
 	}
@@ -166,7 +166,7 @@ func SessionCaller(w http.ResponseWriter, r *http.Request) (Caller, error) {
 	if err != nil {
 		return Caller{}, err
 	}
-	c, err := svc.SessionCaller(r.Context(), a.SessionID)
+	c, err := svc.SessionCaller(o.Limiter.RequestContext(r, a.SessionID), a.SessionID)
 	if errors.Is(err, identity.ErrSignedOut) {
 		svc.Cookies().Clear(w)
 		return c, ErrSessionEnded

@@ -502,13 +502,13 @@ func TestIntegrationInvitation(t *testing.T) {
 	r, body := signUpForm(t, evan, ta.URL, url.Values{"email_address": {evanEmail}, "password": {evanPassword}})
 	assertStatus(t, "sign-up", r, body, http.StatusSeeOther)
 	evanID := ta.UserID(t, evanEmail)
-	_, err = ta.App.Orgs.AcceptInvitation(ctx, secret, doraID)
+	_, err = ta.App.Orgs.AcceptInvitation(ctx, identity.AsUser(doraID), secret)
 	orgWantCode(t, "dora accepts evan's invitation", err, identity.CodeInvitationWrongEmail)
 	const n = 8
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { _, errs[i] = ta.App.Orgs.AcceptInvitation(ctx, secret, evanID) })
+		wg.Go(func() { _, errs[i] = ta.App.Orgs.AcceptInvitation(ctx, identity.AsUser(evanID), secret) })
 	}
 	wg.Wait()
 	ok := 0
@@ -548,9 +548,9 @@ func TestIntegrationInvitation(t *testing.T) {
 	}
 	fay := ta.CreateUser(t, "fay@example.com", doraPassword+"x", "Fay", "Test")
 	u, _ := url.Parse(res.URL)
-	_, err = ta.App.Orgs.AcceptInvitation(ctx, u.Query().Get("token"), fay.ID)
+	_, err = ta.App.Orgs.AcceptInvitation(ctx, identity.AsUser(fay.ID), u.Query().Get("token"))
 	orgWantCode(t, "accept a revoked invitation", err, identity.CodeInvitationRevoked)
-	_, err = ta.App.Orgs.AcceptInvitation(ctx, "forged-secret", fay.ID)
+	_, err = ta.App.Orgs.AcceptInvitation(ctx, identity.AsUser(fay.ID), "forged-secret")
 	orgWantCode(t, "accept a forged link", err, identity.CodeNotFound)
 }
 

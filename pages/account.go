@@ -194,10 +194,11 @@ var activityNames = map[string]string{
 	"session.ended": "Signed out", "session.revoked": "Session revoked", "session.removed": "Session replaced",
 	"session.expired": "Session expired", "session.revoked_others": "Other devices signed out",
 	"user.password_changed": "Password changed", "user.password_reset": "Password reset",
-	"user.password_removed": "Password removed", "email.created": "Email address added",
-	"email.verified": "Email address verified", "email.deleted": "Email address removed",
-	"email.updated": "Email address changed by an administrator", "user.primary_email_changed": "Primary email changed",
+	"user.password_removed": "Password removed", "emailAddress.created": "Email address added",
+	"emailAddress.verified": "Email address verified", "emailAddress.deleted": "Email address removed",
+	"emailAddress.updated": "Email address changed by an administrator", "user.primary_email_changed": "Primary email changed",
 	"user.locked": "Account locked", "user.unlocked": "Account unlocked",
+	"user.banned": "Account banned", "user.unbanned": "Account unbanned", "user.deleted": "Account deleted",
 }
 
 func activityName(name string) string {

@@ -122,5 +122,5 @@ func (c *CallerOrganizations) RevokeInvitation(ctx context.Context, orgID, invit
 // link carries secret, exactly once. Take the caller from
 // auth.SessionCaller, so a session that ended a moment ago writes nothing.
 func (c *CallerOrganizations) AcceptInvitation(ctx context.Context, secret string) (*store.Membership, error) {
-	return c.orgs.AcceptInvitation(ctx, secret, c.caller.UserID())
+	return c.orgs.AcceptInvitation(ctx, c.caller, secret)
 }

@@ -24,6 +24,7 @@ const CodeAPIKeyQuota = "api_key_quota_exceeded"
 // (CodeAPIKeyQuota), also under concurrent requests. An impersonation
 // session is refused (CodeImpersonationRefused).
 func (o *Orgs) AddAPIKey(ctx context.Context, c Caller, t store.MachineToken, maxLive int) error {
+	ctx = c.writeContext(ctx)
 	if c.impersonated {
 		return errActorRestricted()
 	}
@@ -51,6 +52,7 @@ func (o *Orgs) CheckAPIKeyAccess(ctx context.Context, c Caller, orgID string) er
 // of a user is not found through orgID. An impersonation session is
 // refused.
 func (o *Orgs) RevokeAPIKey(ctx context.Context, c Caller, orgID, id, reason string) (*store.MachineToken, error) {
+	ctx = c.writeContext(ctx)
 	if c.impersonated {
 		return nil, errActorRestricted()
 	}

@@ -59,6 +59,9 @@ type Caller struct {
 	// impersonated marks a caller from an impersonation session, which
 	// may not manage API keys.
 	impersonated bool
+	// req is where the caller's writes come from (its session, actor,
+	// IP and user agent), for their audit events.
+	req store.RequestInfo
 }
 
 // AsUser is the signed-in user userID.
@@ -80,7 +83,27 @@ func (s *Service) SessionCaller(ctx context.Context, sid string) (Caller, error)
 	}
 	c := AsUser(sess.UserID)
 	c.impersonated = len(sess.Actor) > 0
+	c.req = store.RequestInfoFrom(ctx)
+	c.req.SessionID = sid
+	if c.impersonated {
+		var act struct {
+			Sub string `json:"sub"`
+		}
+		if json.Unmarshal(sess.Actor, &act) == nil {
+			c.req.ActorID = act.Sub
+		}
+	}
 	return c, nil
+}
+
+// writeContext returns ctx carrying the caller's request, so the audit
+// events of its writes name its session and, when impersonating, the
+// actor; a context that already carries one keeps it.
+func (c Caller) writeContext(ctx context.Context) context.Context {
+	if c.req.SessionID == "" || store.RequestInfoFrom(ctx).SessionID != "" {
+		return ctx
+	}
+	return store.WithRequestInfo(ctx, c.req)
 }
 
 // AsInstance is the instance itself.
@@ -359,6 +382,7 @@ type CreateOrganizationInput struct {
 // the creator role (org:admin by default); the instance may name a
 // creator (CreatedBy) or none.
 func (o *Orgs) Create(ctx context.Context, c Caller, in CreateOrganizationInput) (*store.Organization, error) {
+	ctx = c.writeContext(ctx)
 	if !c.instance {
 		if c.userID == "" {
 			return nil, errNotAllowed()
@@ -477,6 +501,7 @@ type UpdateOrganizationInput struct {
 // Update renames an organization or changes its slug (permission
 // org:sys_profile:manage), or its limit and metadata (the instance).
 func (o *Orgs) Update(ctx context.Context, c Caller, orgID string, in UpdateOrganizationInput) (*store.Organization, error) {
+	ctx = c.writeContext(ctx)
 	if in.MaxAllowedMemberships != nil || in.PublicMetadata != nil || in.PrivateMetadata != nil {
 		if err := instanceOnly(c, "limits and metadata"); err != nil {
 			return nil, err
@@ -517,6 +542,7 @@ func (o *Orgs) Update(ctx context.Context, c Caller, orgID string, in UpdateOrga
 // be nil) into the organization's metadata; a null value deletes its key.
 // The instance only.
 func (o *Orgs) MergeMetadata(ctx context.Context, c Caller, orgID string, public, private json.RawMessage) (*store.Organization, error) {
+	ctx = c.writeContext(ctx)
 	if err := instanceOnly(c, "metadata"); err != nil {
 		return nil, err
 	}
@@ -534,6 +560,7 @@ func (o *Orgs) MergeMetadata(ctx context.Context, c Caller, orgID string, public
 // memberships and invitations; sessions that had it active fall back to
 // the personal account.
 func (o *Orgs) Delete(ctx context.Context, c Caller, orgID string) error {
+	ctx = c.writeContext(ctx)
 	if err := o.st.DeleteOrganization(ctx, orgID, o.guard(c, roles.ProfileDelete)); err != nil {
 		return orgError(err, "Organization")
 	}
@@ -614,6 +641,7 @@ func (o *Orgs) role(role string) (string, error) {
 // AddMember adds an existing user to an organization with role (the
 // default role when empty); permission org:sys_memberships:manage.
 func (o *Orgs) AddMember(ctx context.Context, c Caller, orgID, userID, role string) (*store.Membership, error) {
+	ctx = c.writeContext(ctx)
 	r, err := o.role(role)
 	if err != nil {
 		return nil, err
@@ -632,6 +660,7 @@ func (o *Orgs) AddMember(ctx context.Context, c Caller, orgID, userID, role stri
 // org:sys_memberships:manage. Demoting the last admin is refused
 // (CodeLastAdmin), also against concurrent changes.
 func (o *Orgs) ChangeRole(ctx context.Context, c Caller, orgID, userID, role string) (*store.Membership, error) {
+	ctx = c.writeContext(ctx)
 	if strings.TrimSpace(role) == "" {
 		return nil, paramMissing("role")
 	}
@@ -651,6 +680,7 @@ func (o *Orgs) ChangeRole(ctx context.Context, c Caller, orgID, userID, role str
 // Removing the last admin is refused (CodeLastAdmin). The removed user's
 // sessions lose the organization at their next refresh.
 func (o *Orgs) RemoveMember(ctx context.Context, c Caller, orgID, userID string) (*store.Membership, error) {
+	ctx = c.writeContext(ctx)
 	m, err := o.st.DeleteMembership(ctx, orgID, userID, o.guard(c, roles.MembershipsManage))
 	if err != nil {
 		return nil, orgError(err, "Membership")
@@ -694,6 +724,7 @@ type CreatedInvitation struct {
 // configured sender and returned. Members and addresses with a pending
 // invitation are refused (CodeAlreadyMember, CodeDuplicateInvitation).
 func (o *Orgs) Invite(ctx context.Context, c Caller, in InviteInput) (*CreatedInvitation, error) {
+	ctx = c.writeContext(ctx)
 	if !c.instance {
 		if in.InviterUserID != "" && in.InviterUserID != c.userID || in.PublicMetadata != nil || in.PrivateMetadata != nil {
 			return nil, instanceOnly(c, "the inviter and metadata")
@@ -789,6 +820,7 @@ func (o *Orgs) Invitations(ctx context.Context, c Caller, orgID, status string, 
 // RevokeInvitation revokes a pending invitation
 // (org:sys_memberships:manage); its link stops working at once.
 func (o *Orgs) RevokeInvitation(ctx context.Context, c Caller, orgID, invitationID string) (*store.Invitation, error) {
+	ctx = c.writeContext(ctx)
 	inv, err := o.st.RevokeInvitation(ctx, orgID, invitationID, o.guard(c, roles.MembershipsManage))
 	if errors.Is(err, store.ErrNotPending) {
 		return inv, invitationStateError(inv.Status)
@@ -816,12 +848,13 @@ func (o *Orgs) Invitation(ctx context.Context, secret string) (*store.Invitation
 }
 
 // AcceptInvitation accepts the invitation of a link's secret for the
-// signed-in user userID, who must own the invited address
+// signed-in caller, who must own the invited address
 // (CodeInvitationWrongEmail). It succeeds once: accepting again,
 // concurrently or not, is CodeInvitationAccepted; revoked and expired
 // invitations are CodeInvitationRevoked and CodeInvitationExpired. A user
 // who is a member already keeps their role.
-func (o *Orgs) AcceptInvitation(ctx context.Context, secret, userID string) (*store.Membership, error) {
+func (o *Orgs) AcceptInvitation(ctx context.Context, c Caller, secret string) (*store.Membership, error) {
+	ctx, userID := c.writeContext(ctx), c.userID
 	if secret == "" || len(secret) > 256 {
 		return nil, notFound("Invitation")
 	}

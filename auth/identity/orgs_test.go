@@ -229,13 +229,13 @@ func TestOrgsInvitations(t *testing.T) {
 	}
 	_, err = o.Invitation(ctx, "forged")
 	wantCode(t, "forged link", err, 404, CodeNotFound)
-	_, err = o.AcceptInvitation(ctx, secret, admin.ID)
+	_, err = o.AcceptInvitation(ctx, AsUser(admin.ID), secret)
 	wantCode(t, "accept with another address", err, 403, CodeInvitationWrongEmail)
-	m, err := o.AcceptInvitation(ctx, secret, bea.ID)
+	m, err := o.AcceptInvitation(ctx, AsUser(bea.ID), secret)
 	if err != nil || m.Role != roles.Admin || m.UserID != bea.ID {
 		t.Fatalf("accept: got %+v, %v", m, err)
 	}
-	_, err = o.AcceptInvitation(ctx, secret, bea.ID)
+	_, err = o.AcceptInvitation(ctx, AsUser(bea.ID), secret)
 	wantCode(t, "accept twice", err, 409, CodeInvitationAccepted)
 
 	res, err = o.Invite(ctx, AsUser(admin.ID), InviteInput{OrganizationID: org.ID, EmailAddress: "cy@example.com"})
@@ -247,7 +247,7 @@ func TestOrgsInvitations(t *testing.T) {
 	}
 	cy := mkUser(t, db, "cy@example.com", "Cy")
 	secret = strings.TrimPrefix(res.URL, appURL+InvitationPath+"?token=")
-	_, err = o.AcceptInvitation(ctx, secret, cy.ID)
+	_, err = o.AcceptInvitation(ctx, AsUser(cy.ID), secret)
 	wantCode(t, "accept a revoked invitation", err, 410, CodeInvitationRevoked)
 	_, err = o.RevokeInvitation(ctx, AsUser(admin.ID), org.ID, res.Invitation.ID)
 	wantCode(t, "revoke twice", err, 410, CodeInvitationRevoked)
@@ -259,7 +259,7 @@ func TestOrgsInvitations(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret = strings.TrimPrefix(res.URL, appURL+InvitationPath+"?token=")
-	_, err = o.AcceptInvitation(ctx, secret, cy.ID)
+	_, err = o.AcceptInvitation(ctx, AsUser(cy.ID), secret)
 	wantCode(t, "accept an expired invitation", err, 410, CodeInvitationExpired)
 
 	list, total, err := o.Invitations(ctx, AsUser(admin.ID), org.ID, "", ListInput{})

@@ -209,7 +209,7 @@ func (db *DB) ResetPassword(ctx context.Context, attemptID, userID, hash string,
 				return err
 			}
 		}
-		return audit(ctx, tx, AuditEvent{Name: "user.password_reset", UserID: userID, ResourceID: userID})
+		return audit(ctx, tx, AuditEvent{Name: "user.password_reset", UserID: userID, ResourceID: userID, Object: ObjectUser})
 	})
 }
 
@@ -233,7 +233,7 @@ func (db *DB) ChangePassword(ctx context.Context, userID, hash, keep string, rev
 		if hash == "" {
 			name = "user.password_removed"
 		}
-		return audit(ctx, tx, AuditEvent{Name: name, UserID: userID, ResourceID: userID})
+		return audit(ctx, tx, AuditEvent{Name: name, UserID: userID, ResourceID: userID, Object: ObjectUser})
 	})
 }
 
@@ -263,7 +263,7 @@ func (db *DB) RevokeSession(ctx context.Context, userID, sessionID string) (*Ses
 		if err != nil {
 			return fmt.Errorf("store: revoke session: %w", err)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "session.revoked", UserID: userID, ResourceID: sessionID})
+		return audit(ctx, tx, AuditEvent{Name: "session.revoked", UserID: userID, ResourceID: sessionID, Object: ObjectSession})
 	})
 	return s, err
 }
@@ -301,7 +301,7 @@ func (db *DB) AddEmailAddress(ctx context.Context, userID, email string, maxUnve
 			return fmt.Errorf("store: insert email address: %w", err)
 		}
 		out = &e
-		return audit(ctx, tx, AuditEvent{Name: "email.created", UserID: userID, ResourceID: e.ID})
+		return audit(ctx, tx, AuditEvent{Name: "emailAddress.created", UserID: userID, ResourceID: e.ID, Object: ObjectUser})
 	})
 	return out, err
 }
@@ -335,7 +335,7 @@ func (db *DB) VerifyEmailAddress(ctx context.Context, userID, id, strategy strin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: email address %q: %w", id, ErrNotFound)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "email.verified", UserID: userID, ResourceID: id})
+		return audit(ctx, tx, AuditEvent{Name: "emailAddress.verified", UserID: userID, ResourceID: id, Object: ObjectUser})
 	})
 }
 
@@ -357,7 +357,7 @@ func (db *DB) SetEmailAddressVerified(ctx context.Context, id string, verified b
 		if err != nil {
 			return fmt.Errorf("store: set email verification: %w", err)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "email.updated", UserID: userID, ResourceID: id})
+		return audit(ctx, tx, AuditEvent{Name: "emailAddress.updated", UserID: userID, ResourceID: id, Object: ObjectUser})
 	})
 }
 
@@ -383,7 +383,7 @@ func (db *DB) SetPrimaryEmailAddress(ctx context.Context, userID, id string) err
 			updated_at = $2 WHERE user_id = $3`, id, now, userID); err != nil {
 			return fmt.Errorf("store: set primary email address: %w", err)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "user.primary_email_changed", UserID: userID, ResourceID: id})
+		return audit(ctx, tx, AuditEvent{Name: "user.primary_email_changed", UserID: userID, ResourceID: id, Object: ObjectUser})
 	})
 }
 
@@ -429,7 +429,7 @@ func (db *DB) DeleteEmailAddress(ctx context.Context, userID, id string) error {
 				return fmt.Errorf("store: choose primary address: %w", err)
 			}
 		}
-		return audit(ctx, tx, AuditEvent{Name: "email.deleted", UserID: userID, ResourceID: id})
+		return audit(ctx, tx, AuditEvent{Name: "emailAddress.deleted", UserID: userID, ResourceID: id, Object: ObjectUser})
 	})
 }
 
@@ -488,10 +488,16 @@ func (db *DB) DeleteAccount(ctx context.Context, userID string, adminRoles []str
 				return fmt.Errorf("store: last admin of %q: %w", m.org, ErrLastAdmin)
 			}
 		}
+		// The event carries the account as it was: after the delete there
+		// is nothing left to read.
+		before, err := snapshot(ctx, tx, AuditEvent{Object: ObjectUser, UserID: userID})
+		if err != nil {
+			return fmt.Errorf("store: delete user: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, userID); err != nil {
 			return fmt.Errorf("store: delete user: %w", err)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "user.deleted", UserID: userID, ResourceID: userID})
+		return audit(ctx, tx, AuditEvent{Name: "user.deleted", UserID: userID, ResourceID: userID, Object: ObjectUser, Data: before})
 	})
 }
 
@@ -540,7 +546,7 @@ func (db *DB) SetUserLock(ctx context.Context, id string, lockedUntil int64) (*U
 		if lockedUntil == 0 {
 			name = "user.unlocked"
 		}
-		if err := audit(ctx, tx, AuditEvent{Name: name, UserID: id, ResourceID: id}); err != nil {
+		if err := audit(ctx, tx, AuditEvent{Name: name, UserID: id, ResourceID: id, Object: ObjectUser}); err != nil {
 			return err
 		}
 		u, err = getUser(ctx, tx, id)

@@ -120,7 +120,7 @@ func TestAccountWrites(t *testing.T) {
 					t.Errorf("event %s: got ip %q agent %q, want the request's", x.Name, x.IP, x.UserAgent)
 				}
 			}
-			for _, n := range []string{"user.created", "email.created", "email.verified", "user.primary_email_changed", "email.deleted", "user.password_reset"} {
+			for _, n := range []string{"user.created", "emailAddress.created", "emailAddress.verified", "user.primary_email_changed", "emailAddress.deleted", "user.password_reset"} {
 				if !names[n] {
 					t.Errorf("audit events: no %s among %d: %v", n, total, names)
 				}

@@ -15,9 +15,9 @@ type ActorToken struct {
 	UserID      string          // the user to act as
 	ActorUserID string          // who acts
 	Actor       json.RawMessage // the actor claim, {"sub": ActorUserID, …}
-	TokenHash   []byte
-	Status      string // pending, accepted, revoked; a pending one past ExpiresAt reads as expired
-	SessionID   string // the session it started, once accepted
+	TokenHash   []byte          `json:"-"`
+	Status      string          // pending, accepted, revoked; a pending one past ExpiresAt reads as expired
+	SessionID   string          // the session it started, once accepted
 	ExpiresAt   int64
 	CreatedAt   int64
 	UpdatedAt   int64

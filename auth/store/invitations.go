@@ -20,7 +20,7 @@ type Invitation struct {
 	Email           string
 	Role            string
 	Status          string // pending, accepted, revoked or expired (a pending one past ExpiresAt reads as expired)
-	TokenHash       []byte
+	TokenHash       []byte `json:"-"`
 	InviterID       string
 	PublicMetadata  json.RawMessage
 	PrivateMetadata json.RawMessage
@@ -122,7 +122,7 @@ func (db *DB) CreateInvitation(ctx context.Context, ni NewInvitation, g Guard) (
 		case err != nil:
 			return fmt.Errorf("store: insert invitation: %w", err)
 		}
-		if err := audit(ctx, tx, AuditEvent{Name: "organizationInvitation.created", UserID: g.ActorID, ResourceID: id}); err != nil {
+		if err := audit(ctx, tx, AuditEvent{Name: "organizationInvitation.created", UserID: g.ActorID, ResourceID: id, Object: ObjectInvitation}); err != nil {
 			return err
 		}
 		inv, err = getInvitation(ctx, tx, "i.id", id, "")
@@ -221,7 +221,7 @@ func (db *DB) RevokeInvitation(ctx context.Context, orgID, id string, g Guard) (
 			return fmt.Errorf("store: revoke invitation: %w", err)
 		}
 		inv.Status, inv.UpdatedAt = StatusRevoked, now
-		return audit(ctx, tx, AuditEvent{Name: "organizationInvitation.revoked", UserID: g.ActorID, ResourceID: id})
+		return audit(ctx, tx, AuditEvent{Name: "organizationInvitation.revoked", UserID: g.ActorID, ResourceID: id, Object: ObjectInvitation})
 	})
 	if err != nil && !errors.Is(err, ErrNotPending) {
 		return nil, err
@@ -271,7 +271,7 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, userID str
 				updated_at = $1 WHERE id = $2`, Now(), addressID); err != nil {
 				return fmt.Errorf("store: verify invited address: %w", err)
 			}
-			if err := audit(ctx, tx, AuditEvent{Name: "email.verified", UserID: userID, ResourceID: addressID}); err != nil {
+			if err := audit(ctx, tx, AuditEvent{Name: "emailAddress.verified", UserID: userID, ResourceID: addressID, Object: ObjectUser}); err != nil {
 				return err
 			}
 		}
@@ -297,7 +297,7 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash []byte, userID str
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("store: invitation accepted meanwhile: %w", ErrNotPending)
 		}
-		if err := audit(ctx, tx, AuditEvent{Name: "organizationInvitation.accepted", UserID: userID, ResourceID: inv.ID}); err != nil {
+		if err := audit(ctx, tx, AuditEvent{Name: "organizationInvitation.accepted", UserID: userID, ResourceID: inv.ID, Object: ObjectInvitation}); err != nil {
 			return err
 		}
 		inv.Status, inv.UpdatedAt = StatusAccepted, now

@@ -21,7 +21,7 @@ const (
 type MachineToken struct {
 	ID         string
 	Type       string // TokenTypeM2M or TokenTypeAPIKey
-	SecretHash []byte
+	SecretHash []byte `json:"-"`
 	// Subject is who the token stands for: mch_… for an M2M token,
 	// user_… or org_… for an API key.
 	Subject     string
@@ -210,7 +210,7 @@ func insertMachineToken(ctx context.Context, tx *sql.Tx, t MachineToken) error {
 	case err != nil:
 		return fmt.Errorf("store: insert machine token: %w", err)
 	}
-	return audit(ctx, tx, AuditEvent{Name: tokenEventName(t.Type) + ".created", UserID: tokenOwner(t), ResourceID: t.ID})
+	return audit(ctx, tx, tokenEvent(".created", t))
 }
 
 // tokenEventName is the audit name of a machine token kind.
@@ -219,6 +219,16 @@ func tokenEventName(typ string) string {
 		return "apiKey"
 	}
 	return "m2mToken"
+}
+
+// tokenEvent is the audit event of a change to t: an API key's concerns
+// its owner, an M2M token's its machine.
+func tokenEvent(verb string, t MachineToken) AuditEvent {
+	ev := AuditEvent{Name: tokenEventName(t.Type) + verb, UserID: tokenOwner(t), ResourceID: t.ID, Object: ObjectMachineToken}
+	if t.Type == TokenTypeM2M {
+		ev.MachineID = t.Subject
+	}
+	return ev
 }
 
 // tokenOwner is the user an audit event about t concerns: the user a key
@@ -251,6 +261,13 @@ func (db *DB) GetMachineTokenBySecretHash(ctx context.Context, typ string, hash 
 func (db *DB) GetMachineToken(ctx context.Context, typ, id string) (*MachineToken, error) {
 	t, err := scanMachineToken(db.read.QueryRowContext(ctx, `SELECT `+machineTokenColumns+`
 		FROM machine_tokens t WHERE t.id = $1 AND t.token_type = $2`, id, typ))
+	return t, notFoundOr("get machine token", err)
+}
+
+// getMachineTokenByID returns the token with id, of either type.
+func getMachineTokenByID(ctx context.Context, q queryer, id string) (*MachineToken, error) {
+	t, err := scanMachineToken(q.QueryRowContext(ctx, `SELECT `+machineTokenColumns+`
+		FROM machine_tokens t WHERE t.id = $1`, id))
 	return t, notFoundOr("get machine token", err)
 }
 
@@ -352,7 +369,7 @@ func (db *DB) revokeMachineToken(ctx context.Context, tx *sql.Tx, typ, id, subje
 		return nil, fmt.Errorf("store: revoke machine token: %w", err)
 	}
 	t.Revoked, t.RevocationReason, t.UpdatedAt = true, reason, now
-	if err := audit(ctx, tx, AuditEvent{Name: tokenEventName(t.Type) + ".revoked", UserID: tokenOwner(*t), ResourceID: t.ID}); err != nil {
+	if err := audit(ctx, tx, tokenEvent(".revoked", *t)); err != nil {
 		return nil, err
 	}
 	return t, nil

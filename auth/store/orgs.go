@@ -179,7 +179,7 @@ func (db *DB) CreateOrganization(ctx context.Context, no NewOrganization) (*Orga
 				return err
 			}
 		}
-		if err := audit(ctx, tx, AuditEvent{Name: "organization.created", UserID: no.CreatedBy, ResourceID: id}); err != nil {
+		if err := audit(ctx, tx, AuditEvent{Name: "organization.created", UserID: no.CreatedBy, ResourceID: id, Object: ObjectOrganization}); err != nil {
 			return err
 		}
 		o, err = getOrganization(ctx, tx, id, "")
@@ -290,10 +290,23 @@ func (db *DB) UpdateOrganization(ctx context.Context, id string, up Organization
 		if err != nil {
 			return fmt.Errorf("store: update organization: %w", err)
 		}
-		o, err = getOrganization(ctx, tx, id, "")
-		return err
+		if o, err = getOrganization(ctx, tx, id, ""); err != nil {
+			return err
+		}
+		return orgUpdated(ctx, tx, g, o)
 	})
 	return o, err
+}
+
+// orgUpdated records the organization.updated event of a change to o by
+// g's acting user, with o as the change left it.
+func orgUpdated(ctx context.Context, tx *sql.Tx, g Guard, o *Organization) error {
+	data, err := marshalData(o)
+	if err != nil {
+		return err
+	}
+	return audit(ctx, tx, AuditEvent{Name: "organization.updated", UserID: g.ActorID, ResourceID: o.ID,
+		Object: ObjectOrganization, Data: data})
 }
 
 // MergeOrganizationMetadata deep-merges the patches (Public and Private;
@@ -321,8 +334,10 @@ func (db *DB) MergeOrganizationMetadata(ctx context.Context, id string, p Metada
 			nullJSON(pub), nullJSON(priv), Now(), id); err != nil {
 			return fmt.Errorf("store: update organization metadata: %w", err)
 		}
-		o, err = getOrganization(ctx, tx, id, "")
-		return err
+		if o, err = getOrganization(ctx, tx, id, ""); err != nil {
+			return err
+		}
+		return orgUpdated(ctx, tx, g, o)
 	})
 	return o, err
 }
@@ -333,6 +348,10 @@ func (db *DB) MergeOrganizationMetadata(ctx context.Context, id string, p Metada
 // personal account.
 func (db *DB) DeleteOrganization(ctx context.Context, id string, g Guard) error {
 	return db.orgTx(ctx, id, g, func(tx *sql.Tx) error {
+		before, err := snapshot(ctx, tx, AuditEvent{Object: ObjectOrganization, ResourceID: id})
+		if err != nil {
+			return fmt.Errorf("store: delete organization: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM organizations WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("store: delete organization: %w", err)
 		}
@@ -340,7 +359,8 @@ func (db *DB) DeleteOrganization(ctx context.Context, id string, g Guard) error 
 			WHERE last_active_organization_id = $2`, Now(), id); err != nil {
 			return fmt.Errorf("store: clear active organization: %w", err)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "organization.deleted", UserID: g.ActorID, ResourceID: id})
+		return audit(ctx, tx, AuditEvent{Name: "organization.deleted", UserID: g.ActorID, ResourceID: id,
+			Object: ObjectOrganization, Data: before})
 	})
 }
 
@@ -607,10 +627,16 @@ func (db *DB) DeleteMembership(ctx context.Context, orgID, userID string, g Guar
 }
 
 // membershipAudit records a membership change, made by g's acting user,
-// with the member and the role in the payload.
+// with the member and the role in the payload and the membership as the
+// change left it (as it was, for a deletion) in the data.
 func membershipAudit(ctx context.Context, tx *sql.Tx, name string, g Guard, m *Membership) error {
 	payload, _ := json.Marshal(map[string]string{"organization_id": m.OrganizationID, "user_id": m.UserID, "role": m.Role})
-	return audit(ctx, tx, AuditEvent{Name: name, UserID: g.ActorID, ResourceID: m.ID, Payload: payload})
+	data, err := marshalData(m)
+	if err != nil {
+		return err
+	}
+	return audit(ctx, tx, AuditEvent{Name: name, UserID: g.ActorID, ResourceID: m.ID, Payload: payload,
+		Object: ObjectMembership, Data: data})
 }
 
 // memberWrite runs fn for a change to userID's membership: inside one

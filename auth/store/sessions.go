@@ -61,7 +61,7 @@ func createSession(ctx context.Context, tx *sql.Tx, c Client, s Session) error {
 	if err != nil {
 		return fmt.Errorf("store: insert session: %w", err)
 	}
-	ev := AuditEvent{Name: "session.created", UserID: s.UserID, SessionID: s.ID, ResourceID: s.ID}
+	ev := AuditEvent{Name: "session.created", UserID: s.UserID, SessionID: s.ID, ResourceID: s.ID, Object: ObjectSession}
 	if len(s.Actor) == 0 {
 		return audit(ctx, tx, ev)
 	}
@@ -96,7 +96,11 @@ func (db *DB) GetClient(ctx context.Context, id string) (*Client, error) {
 
 // GetSession returns the session with id, or ErrNotFound.
 func (db *DB) GetSession(ctx context.Context, id string) (*Session, error) {
-	s, err := scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	return getSession(ctx, db.read, id)
+}
+
+func getSession(ctx context.Context, q queryer, id string) (*Session, error) {
+	s, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: session: %w", ErrNotFound)
 	}
@@ -149,7 +153,7 @@ func (db *DB) EndSession(ctx context.Context, id, status string) (*Session, erro
 		if err != nil {
 			return fmt.Errorf("store: end session: %w", err)
 		}
-		return audit(ctx, tx, AuditEvent{Name: "session." + status, UserID: s.UserID, ResourceID: s.ID})
+		return audit(ctx, tx, AuditEvent{Name: "session." + status, UserID: s.UserID, ResourceID: s.ID, Object: ObjectSession})
 	})
 	return s, err
 }

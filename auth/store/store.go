@@ -40,7 +40,7 @@ type User struct {
 	ID                    string
 	FirstName             string
 	LastName              string
-	PasswordHash          string
+	PasswordHash          string `json:"-"`
 	PublicMetadata        json.RawMessage
 	PrivateMetadata       json.RawMessage
 	UnsafeMetadata        json.RawMessage
@@ -128,7 +128,7 @@ type UserFilter struct {
 // Client is one browser, identified by the __client cookie.
 type Client struct {
 	ID                   string
-	SecretHash           []byte // SHA-256 of the cookie's secret
+	SecretHash           []byte `json:"-"` // SHA-256 of the cookie's secret
 	LastActiveSessionID  string
 	CreatedAt, UpdatedAt int64
 }

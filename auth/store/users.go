@@ -165,7 +165,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, nu NewUser) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("store: insert email address: %w", err)
 	}
-	return id, audit(ctx, tx, AuditEvent{Name: "user.created", UserID: id, ResourceID: id})
+	return id, audit(ctx, tx, AuditEvent{Name: "user.created", UserID: id, ResourceID: id, Object: ObjectUser})
 }
 
 // GetUser returns the user with id, or ErrNotFound.
@@ -314,7 +314,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, 
 				return err
 			}
 		}
-		if err := audit(ctx, tx, AuditEvent{Name: "user.updated", UserID: id, ResourceID: id}); err != nil {
+		if err := audit(ctx, tx, AuditEvent{Name: "user.updated", UserID: id, ResourceID: id, Object: ObjectUser}); err != nil {
 			return err
 		}
 		u, err = getUser(ctx, tx, id)
@@ -335,6 +335,10 @@ func revokeUserSessions(ctx context.Context, tx *sql.Tx, userID, keep string) er
 // DeleteUser deletes the user; their sessions, addresses and items go with it.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		before, err := snapshot(ctx, tx, AuditEvent{Object: ObjectUser, UserID: id})
+		if err != nil {
+			return fmt.Errorf("store: delete user: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("store: delete user: %w", err)
@@ -342,7 +346,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 		}
-		return nil
+		return audit(ctx, tx, AuditEvent{Name: "user.deleted", UserID: id, ResourceID: id, Object: ObjectUser, Data: before})
 	})
 }
 
@@ -362,6 +366,13 @@ func (db *DB) SetUserBanned(ctx context.Context, id string, banned bool) (*User,
 			if err := revokeUserSessions(ctx, tx, id, ""); err != nil {
 				return err
 			}
+		}
+		name := "user.unbanned"
+		if banned {
+			name = "user.banned"
+		}
+		if err := audit(ctx, tx, AuditEvent{Name: name, UserID: id, ResourceID: id, Object: ObjectUser}); err != nil {
+			return err
 		}
 		u, err = getUser(ctx, tx, id)
 		return err
