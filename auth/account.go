@@ -160,7 +160,7 @@ func ResetPassword(w http.ResponseWriter, r *http.Request, password string, sign
 	}
 	res, err := svc.ResetPassword(ctx, at.SignIn, password, signOutOthers, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
-		return err
+		return secondFactorNeeded(w, r, svc, err)
 	}
 	at.SignIn = ""
 	svc.Cookies().SetAttempts(w, at)

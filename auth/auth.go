@@ -18,6 +18,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
@@ -118,29 +119,65 @@ func authFromClaims(c *token.Claims, tok string) *Auth {
 }
 
 // HasParams asks [Auth.Has] about a role or a permission of the active
-// organization. When both are set, Permission decides.
+// organization, and how recently the session verified its factors. When
+// both Role and Permission are set, Permission decides.
 type HasParams struct {
 	Role       string
 	Permission string
+	// Reverification is a preset ([Strict], [StrictMFA], [Moderate],
+	// [Lax]) or a [CustomReverification]; nil asks nothing.
+	Reverification ReverificationRequirement
 }
 
-// Has reports whether the signed-in user has the role or permission in the
-// active organization, deciding from the token alone (Clerk's rules): false
-// when signed out, false for machine tokens, false without an active
-// organization, Permission wins over Role, keys compare with or without
-// their "org:" prefix ("admin" == "org:admin", "team:read" ==
-// "org:team:read"), and an empty HasParams is false.
+// Has reports whether the signed-in user meets p, deciding from the token
+// alone with Clerk's rules: false when signed out and for machine tokens;
+// the organization part (Role or Permission) is false without an active
+// organization, Permission wins over Role, and keys compare with or
+// without their "org:" prefix ("admin" == "org:admin"); the
+// reverification part follows the session's fva claim (see
+// [token.FactorsFresh]). A part not asked, or that cannot be decided (no
+// active organization, no fva), is left out when the other part is true —
+// so, as in Clerk, a permission asked with no active organization and a
+// recent verification is true — and an empty HasParams is false.
 func (a *Auth) Has(p HasParams) bool {
-	if a == nil || !a.IsAuthenticated || a.TokenType != SessionToken || a.UserID == "" || a.OrgID == "" {
+	if a == nil || !a.IsAuthenticated || a.TokenType != SessionToken || a.UserID == "" {
 		return false
 	}
+	org, orgKnown := a.hasOrg(p)
+	rev, revKnown := a.hasReverification(p.Reverification)
+	if !orgKnown || !revKnown {
+		return org || rev
+	}
+	return org && rev
+}
+
+// hasOrg is the organization part of Has; known is false when neither
+// Role nor Permission is asked or no organization is active.
+func (a *Auth) hasOrg(p HasParams) (ok, known bool) {
+	if (p.Role == "" && p.Permission == "") || a.OrgID == "" {
+		return false, false
+	}
 	if p.Permission != "" {
-		return slices.Contains(a.OrgPermissions, normalizeRole(p.Permission))
+		return slices.Contains(a.OrgPermissions, normalizeRole(p.Permission)), true
 	}
-	if p.Role != "" {
-		return normalizeRole(a.OrgRole) == normalizeRole(p.Role)
+	return normalizeRole(a.OrgRole) == normalizeRole(p.Role), true
+}
+
+// hasReverification is the reverification part of Has; known is false
+// when r is nil or invalid, or the token carries no fva.
+func (a *Auth) hasReverification(r ReverificationRequirement) (ok, known bool) {
+	if r == nil {
+		return false, false
 	}
-	return false
+	level, minutes, valid := r.rule()
+	if !valid {
+		return false, false
+	}
+	first, second, fvaOK := token.FVAAges(a.FactorVerificationAge)
+	if !fvaOK {
+		return false, false
+	}
+	return token.FactorsFresh(first, second, level, time.Duration(minutes)*time.Minute)
 }
 
 // normalizeRole replaces any run of leading "org:" with exactly one (for

@@ -48,7 +48,9 @@ func limited(w http.ResponseWriter, r *http.Request, o *Options) error {
 // SignIn checks the identifier and password and, when they are right,
 // signs this browser in: a new session, its cookies set on w. A refusal
 // is an *Error (see AsError): wrong credentials, a locked account, too
-// many attempts from this network.
+// many attempts from this network. For a user with a second factor it is
+// [ErrSecondFactorRequired]: no session yet, and this browser remembers
+// the sign-in for [AttemptSecondFactor].
 func SignIn(w http.ResponseWriter, r *http.Request, identifier, password string) error {
 	svc, o, err := identityOf(r)
 	if err != nil {
@@ -59,7 +61,7 @@ func SignIn(w http.ResponseWriter, r *http.Request, identifier, password string)
 	}
 	res, err := svc.SignIn(o.Limiter.RequestContext(r, ""), identifier, password, identity.ClientCookieValue(r), r.Header.Get("Origin"))
 	if err != nil {
-		return err
+		return secondFactorNeeded(w, r, svc, err)
 	}
 	svc.Cookies().SetSignedIn(w, res)
 	return nil

@@ -6,15 +6,18 @@ import (
 	"strings"
 )
 
-// PendingTaskURL is where a pending session is sent by [Protect].
-const PendingTaskURL = "/sign-in/tasks/choose-organization"
+// PendingTaskURL is where a pending session is sent by [Protect]; it
+// forwards to the session's task (setting up a second factor, choosing an
+// organization).
+const PendingTaskURL = "/sign-in/tasks"
 
 // ProtectOption adds a requirement to [Protect] and [Require].
 type ProtectOption func(*protectConfig)
 
 type protectConfig struct {
-	has       HasParams
-	condition func(*Auth) bool
+	has            HasParams
+	condition      func(*Auth) bool
+	reverification ReverificationRequirement
 }
 
 // WithRole requires a role in the active organization ("admin" or
@@ -109,7 +112,18 @@ func Require(w http.ResponseWriter, r *http.Request, opts ...ProtectOption) *Aut
 		return nil
 	}
 	if a.Meets(cfg.has, cfg.condition) {
-		return a
+		if cfg.reverification == nil || a.Has(HasParams{Reverification: cfg.reverification}) {
+			return a
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if page {
+			http.Redirect(w, r, reverifyURL(r, cfg.reverification), redirectStatus)
+			return nil
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write(reverificationBody(cfg.reverification))
+		return nil
 	}
 	if page {
 		st.opts.Refusals.page(w, r, http.StatusForbidden)

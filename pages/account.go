@@ -81,6 +81,11 @@ func (f *AccountForms) handle(section string, fn accountAction) http.Handler {
 			http.Redirect(w, r, "/profile?done="+done+"#"+accountNotices[done][0], http.StatusSeeOther)
 			return
 		}
+		if auth.IsReverificationRequired(err) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, auth.ReverifyPageURL("/profile#"+section), http.StatusSeeOther)
+			return
+		}
 		status, fields, msg, ok := refusal(w, err)
 		if !ok {
 			f.site.serverError(w, r, "account "+section, err)

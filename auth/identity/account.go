@@ -110,7 +110,7 @@ func (a *Account) UpdateName(ctx context.Context, first, last string) error {
 // revokes every other session of the user. A wrong current password
 // counts toward the lockout.
 func (a *Account) ChangePassword(ctx context.Context, current, next string, signOutOthers bool) error {
-	if err := a.noActor(); err != nil {
+	if err := a.sensitive(); err != nil {
 		return err
 	}
 	s := a.svc
@@ -170,7 +170,7 @@ func (a *Account) address(id string) (*store.EmailAddress, error) {
 // AddEmailAddress adds an unverified address and mails it a code. At
 // most three unverified addresses at a time.
 func (a *Account) AddEmailAddress(ctx context.Context, raw string) (*store.EmailAddress, error) {
-	if err := a.noActor(); err != nil {
+	if err := a.sensitive(); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(raw) == "" {
@@ -251,7 +251,7 @@ func errAlreadyVerified() *Error {
 
 // SetPrimaryEmailAddress makes the user's verified address id primary.
 func (a *Account) SetPrimaryEmailAddress(ctx context.Context, id string) error {
-	if err := a.noActor(); err != nil {
+	if err := a.sensitive(); err != nil {
 		return err
 	}
 	if _, err := a.address(id); err != nil {
@@ -271,7 +271,7 @@ func (a *Account) SetPrimaryEmailAddress(ctx context.Context, id string) error {
 // RemoveEmailAddress removes the user's address id, unless it is the
 // last verified one.
 func (a *Account) RemoveEmailAddress(ctx context.Context, id string) error {
-	if err := a.noActor(); err != nil {
+	if err := a.sensitive(); err != nil {
 		return err
 	}
 	if _, err := a.address(id); err != nil {
@@ -322,6 +322,9 @@ func (a *Account) RevokeSession(ctx context.Context, id string) (*store.Session,
 
 // RevokeOtherSessions revokes every session of the user but this one.
 func (a *Account) RevokeOtherSessions(ctx context.Context) error {
+	if err := a.sensitive(); err != nil {
+		return err
+	}
 	if err := a.svc.store.RevokeUserSessions(ctx, a.user.ID, a.session.ID); err != nil {
 		return fmt.Errorf("identity: revoke other sessions: %w", err)
 	}
@@ -337,7 +340,7 @@ const DeleteConfirmation = "delete my account"
 // the last admin of an organization with other members; organizations
 // where they are alone go with them; every session ends at once.
 func (a *Account) Delete(ctx context.Context, currentPassword, confirmation string) error {
-	if err := a.noActor(); err != nil {
+	if err := a.sensitive(); err != nil {
 		return err
 	}
 	if strings.TrimSpace(strings.ToLower(confirmation)) != DeleteConfirmation {

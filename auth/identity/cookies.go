@@ -120,6 +120,8 @@ const AttemptCookie = "__attempt"
 type Attempts struct {
 	SignUp string `json:"su,omitempty"`
 	SignIn string `json:"si,omitempty"`
+	// SecondFactor is a sign-in waiting for its second factor.
+	SecondFactor string `json:"sf,omitempty"`
 }
 
 // ReadAttempts returns the attempts of r's attempt cookie (none when it

@@ -71,6 +71,16 @@ type Config struct {
 	SendCode func(ctx context.Context, m CodeMail) error
 	// Mail limits every message sent (nil: no limits).
 	Mail *MailGate
+	// AppName is the issuer authenticator apps show (APP_NAME).
+	AppName string
+	// TOTPKeys seals authenticator secrets at rest.
+	TOTPKeys *token.Sealer
+	// ReverificationMaxAge is the window of the sensitive account actions
+	// (REVERIFICATION_MAX_AGE, default 10 minutes: Clerk's strict).
+	ReverificationMaxAge time.Duration
+	// MFARequired makes the session of a user without a second factor
+	// pending, with the task of setting one up (MFA_REQUIRED).
+	MFARequired bool
 }
 
 // Service signs people in and out and mints their session tokens.
@@ -103,6 +113,12 @@ func New(cfg Config, st store.Store, keys *token.Keyring, cookies *Cookies, hash
 	}
 	if cfg.SignUpVerification == "" {
 		cfg.SignUpVerification = SignUpEmailCode
+	}
+	if cfg.ReverificationMaxAge <= 0 {
+		cfg.ReverificationMaxAge = 10 * time.Minute
+	}
+	if cfg.AppName == "" {
+		cfg.AppName = "Gatehouse"
 	}
 	return &Service{cfg: cfg, store: st, keys: keys, cookies: cookies, hasher: hasher, log: log, mail: cfg.Mail, now: time.Now}
 }
@@ -272,7 +288,14 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 // startSession creates a session for u on this browser. The client keeps
 // its id when the request carried a valid client cookie, but always gets a
 // new secret, so a planted cookie is worthless after sign-in.
+//
+// A user with a second factor gets no session here: the answer is a
+// *SecondFactorRequired error naming the sign-in attempt that waits for
+// the code, so a caller that does not handle it signs nobody in.
 func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie, origin string) (*SignedIn, error) {
+	if HasSecondFactor(u) {
+		return nil, s.needSecondFactor(ctx, u)
+	}
 	c, secret := s.newClient(ctx, clientCookie)
 	sess := s.newSession(ctx, c.ID, u.ID)
 	if err := s.store.CreateSession(ctx, *c, *sess); err != nil {
@@ -536,6 +559,44 @@ func (s *Service) ClientSessions(ctx context.Context, clientCookie string) (*sto
 	return c, live, nil
 }
 
+// mfaMissing reports whether userID has no second factor yet.
+func (s *Service) mfaMissing(ctx context.Context, userID string) (bool, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("identity: load user: %w", err)
+	}
+	return !HasSecondFactor(u), nil
+}
+
+// The tasks of a pending session, as Clerk names them.
+const (
+	TaskSetupMFA           = "setup-mfa"
+	TaskChooseOrganization = "choose-organization"
+)
+
+// PendingTask returns what the pending session sid must do before it is
+// active: set up a second factor (MFA_REQUIRED) first, then choose an
+// organization; "" when nothing.
+func (s *Service) PendingTask(ctx context.Context, sid string) (string, error) {
+	sess, err := s.liveSession(ctx, sid)
+	if err != nil {
+		return "", err
+	}
+	if s.cfg.MFARequired {
+		missing, err := s.mfaMissing(ctx, sess.UserID)
+		if err != nil {
+			return "", err
+		}
+		if missing {
+			return TaskSetupMFA, nil
+		}
+	}
+	if s.cfg.OrganizationsRequired && sess.LastActiveOrganizationID == "" {
+		return TaskChooseOrganization, nil
+	}
+	return "", nil
+}
+
 // statusFor is the status of a live session whose active organization is
 // orgID: pending while organizations are required and none is active.
 func (s *Service) statusFor(orgID string) string {
@@ -579,7 +640,17 @@ func (s *Service) sessionClaims(ctx context.Context, sess *store.Session, origin
 	if m != nil {
 		orgID = m.OrganizationID
 	}
-	if status := s.statusFor(orgID); status != sess.Status {
+	status := s.statusFor(orgID)
+	if status == store.SessionActive && s.cfg.MFARequired {
+		missing, err := s.mfaMissing(ctx, sess.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if missing {
+			status = store.SessionPending
+		}
+	}
+	if status != sess.Status {
 		if err := s.store.SetSessionStatus(ctx, sess.ID, status); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("identity: update session status: %w", err)
 		}
@@ -598,7 +669,7 @@ func (s *Service) sessionClaims(ctx context.Context, sess *store.Session, origin
 		Version:         2,
 		AuthorizedParty: s.azp(origin),
 		Status:          sess.Status,
-		FVA:             []int{int(now.UnixMilli()-sess.FactorVerifiedAt) / 60000, -1},
+		FVA:             fva(sess, now),
 	}
 	if len(sess.Actor) > 0 {
 		var a token.Actor

@@ -151,8 +151,8 @@ func TestMigrationKeepsAddressState(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			if err := store.MigrateTo(ctx, db, 6); err != nil {
-				t.Fatalf("up to 6: %v", err)
+			if err := store.MigrateTo(ctx, db, store.Latest); err != nil {
+				t.Fatalf("up from 5: %v", err)
 			}
 			u, err := db.GetUser(ctx, "user_old")
 			if err != nil {

@@ -172,8 +172,8 @@ func TestOutboxMigration(t *testing.T) {
 				VALUES ('aev_old', 'user.created', 'user_x', '', '', 'user_x', '', '', '{}', 1234)`); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.MigrateTo(ctx, db, 7); err != nil {
-				t.Fatalf("up to 7: %v", err)
+			if err := store.MigrateTo(ctx, db, store.Latest); err != nil {
+				t.Fatalf("up from 6: %v", err)
 			}
 			var dispatched *int64
 			if err := raw.QueryRowContext(ctx, `SELECT dispatched_at FROM audit_events WHERE id = 'aev_old'`).Scan(&dispatched); err != nil {

@@ -9,13 +9,15 @@ import (
 )
 
 const sessionColumns = `id, client_id, user_id, status, last_active_organization_id, actor,
-	factor_verified_at, expire_at, last_active_at, created_at, updated_at, user_agent, ip_address`
+	factor_verified_at, expire_at, last_active_at, created_at, updated_at, user_agent, ip_address,
+	second_factor_verified_at`
 
 func scanSession(row rowScanner) (*Session, error) {
 	var s Session
 	var org, actor sql.NullString
 	err := row.Scan(&s.ID, &s.ClientID, &s.UserID, &s.Status, &org, &actor,
-		&s.FactorVerifiedAt, &s.ExpireAt, &s.LastActiveAt, &s.CreatedAt, &s.UpdatedAt, &s.UserAgent, &s.IPAddress)
+		&s.FactorVerifiedAt, &s.ExpireAt, &s.LastActiveAt, &s.CreatedAt, &s.UpdatedAt, &s.UserAgent, &s.IPAddress,
+		&s.SecondFactorVerifiedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -55,9 +57,10 @@ func createSession(ctx context.Context, tx *sql.Tx, c Client, s Session) error {
 		actor = string(s.Actor)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)`,
 		s.ID, c.ID, s.UserID, s.Status, nullString(s.LastActiveOrganizationID), actor,
-		s.FactorVerifiedAt, s.ExpireAt, s.LastActiveAt, now, truncate(s.UserAgent, 512), truncate(s.IPAddress, 64))
+		s.FactorVerifiedAt, s.ExpireAt, s.LastActiveAt, now, truncate(s.UserAgent, 512), truncate(s.IPAddress, 64),
+		s.SecondFactorVerifiedAt)
 	if err != nil {
 		return fmt.Errorf("store: insert session: %w", err)
 	}

@@ -37,20 +37,26 @@ const (
 
 // User is a person who can sign in.
 type User struct {
-	ID                    string
-	FirstName             string
-	LastName              string
-	PasswordHash          string `json:"-"`
-	PublicMetadata        json.RawMessage
-	PrivateMetadata       json.RawMessage
-	UnsafeMetadata        json.RawMessage
-	Banned                bool
-	FailedSignIns         int
-	LockedUntil           int64 // ms; 0 when not locked
-	LastSignInAt          int64 // ms; 0 when never
-	CreatedAt, UpdatedAt  int64
-	EmailAddresses        []EmailAddress
-	PrimaryEmailAddressID string
+	ID                   string
+	FirstName            string
+	LastName             string
+	PasswordHash         string `json:"-"`
+	PublicMetadata       json.RawMessage
+	PrivateMetadata      json.RawMessage
+	UnsafeMetadata       json.RawMessage
+	Banned               bool
+	FailedSignIns        int
+	LockedUntil          int64 // ms; 0 when not locked
+	LastSignInAt         int64 // ms; 0 when never
+	CreatedAt, UpdatedAt int64
+	// TOTPEnabled: an authenticator app is confirmed. BackupCodesLeft
+	// counts the unused backup codes. MFAEnabledAt and MFADisabledAt are
+	// when the second factor was last turned on and off (ms; 0: never).
+	TOTPEnabled                 bool
+	BackupCodesLeft             int
+	MFAEnabledAt, MFADisabledAt int64
+	EmailAddresses              []EmailAddress
+	PrimaryEmailAddressID       string
 }
 
 // PrimaryEmail returns the user's primary email address, or "".
@@ -142,9 +148,12 @@ type Session struct {
 	LastActiveOrganizationID string
 	Actor                    json.RawMessage // nil unless impersonating
 	FactorVerifiedAt         int64
-	ExpireAt                 int64
-	LastActiveAt             int64
-	CreatedAt, UpdatedAt     int64
+	// SecondFactorVerifiedAt is when the second factor was last verified
+	// in this session (ms; 0: never).
+	SecondFactorVerifiedAt int64
+	ExpireAt               int64
+	LastActiveAt           int64
+	CreatedAt, UpdatedAt   int64
 	// UserAgent and IPAddress are the browser's at sign-in, for the
 	// sessions list.
 	UserAgent, IPAddress string
@@ -267,6 +276,7 @@ type Store interface {
 // AccountStore holds what verified addresses, password resets and the
 // account settings need.
 type AccountStore interface {
+	MFAStore
 	CreateSignUpAttempt(ctx context.Context, a SignUpAttempt) error
 	GetSignUpAttempt(ctx context.Context, id string) (*SignUpAttempt, error)
 	CompleteSignUp(ctx context.Context, attemptID, strategy string) (*User, error)

@@ -12,7 +12,8 @@ import (
 )
 
 const userColumns = `id, first_name, last_name, password_hash, public_metadata, private_metadata,
-	unsafe_metadata, banned, failed_sign_ins, locked_until, last_sign_in_at, created_at, updated_at`
+	unsafe_metadata, banned, failed_sign_ins, locked_until, last_sign_in_at, created_at, updated_at,
+	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -20,20 +21,22 @@ type rowScanner interface{ Scan(...any) error }
 type userRow struct {
 	u                 User
 	pub, priv, unsafe string
-	banned            int
+	banned, totp      int
 }
 
 // dests are the scan destinations of userColumns.
 func (r *userRow) dests() []any {
 	u := &r.u
 	return []any{&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &r.pub, &r.priv, &r.unsafe,
-		&r.banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt}
+		&r.banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt,
+		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt}
 }
 
 func (r *userRow) user() *User {
 	u := r.u
 	u.PublicMetadata, u.PrivateMetadata, u.UnsafeMetadata = []byte(r.pub), []byte(r.priv), []byte(r.unsafe)
 	u.Banned = r.banned != 0
+	u.TOTPEnabled = r.totp != 0
 	return &u
 }
 

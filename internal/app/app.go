@@ -81,6 +81,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		st.Close()
 		return nil, err
 	}
+	totpKeys, err := token.NewSealer(cfg.EncryptionKey, "gatehouse totp secrets at rest")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	hasher := password.NewHasher(password.DefaultParams, 0)
 	cookies, err := identity.NewCookies(cfg.EncryptionKey, cfg.Secure(), cfg.SessionMaxAge)
 	if err != nil {
@@ -116,6 +121,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Roles: orgRoles, OrganizationsRequired: cfg.OrganizationsRequired, ReservedEmails: cfg.AdminEmails,
 		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
 		SignUpVerification: cfg.SignUpVerification, SignInDelay: cfg.SignInDelay, Development: !cfg.Production, CodeKey: codeKey, Mail: mailGate,
+		AppName: cfg.AppName, TOTPKeys: totpKeys, ReverificationMaxAge: cfg.ReverificationMaxAge, MFARequired: cfg.MFARequired,
 	}
 	if sender != nil {
 		idCfg.SendCode = func(ctx context.Context, m identity.CodeMail) error { return sender.Send(ctx, codeEmail(m)) }

@@ -75,7 +75,8 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	r.Post("/org/api-keys/{id}/revoke", op.RevokeAPIKey().ServeHTTP)
 	r.Get(auth.InvitationPath, op.Invitation().ServeHTTP)
 	r.Post(auth.InvitationPath, op.AcceptInvitation().ServeHTTP)
-	r.Get(auth.PendingTaskURL, op.ChooseOrganization().ServeHTTP)
+	r.Get(auth.ChooseOrganizationURL, op.ChooseOrganization().ServeHTTP)
+	r.Get(auth.PendingTaskURL, pages.PendingTask(site).ServeHTTP)
 
 	imp := pages.NewImpersonation(site)
 	r.Get(auth.TicketPath, imp.TicketPage().ServeHTTP)

@@ -44,6 +44,16 @@ type Config struct {
 	// ImpersonationMaxAge is the absolute lifetime of an actor session
 	// (IMPERSONATION_MAX_AGE).
 	ImpersonationMaxAge time.Duration
+	// ReverificationMaxAge (REVERIFICATION_MAX_AGE, default 10m) is how
+	// recently a session must have verified a factor for the sensitive
+	// account actions.
+	ReverificationMaxAge time.Duration
+	// MFARequired (MFA_REQUIRED) keeps the sessions of users without a
+	// second factor pending until they set one up.
+	MFARequired bool
+	// AppName (APP_NAME, default Gatehouse) names the app in
+	// authenticator apps.
+	AppName string
 
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []string
@@ -263,6 +273,19 @@ func Load(getenv func(string) string) (*Config, error) {
 	case "email_code", "off":
 	default:
 		return nil, &Error{Msg: fmt.Sprintf("config: SIGN_UP_VERIFICATION must be email_code or off, not %q", c.SignUpVerification)}
+	}
+	if c.ReverificationMaxAge, err = duration(get("REVERIFICATION_MAX_AGE", "10m"), time.Second); err != nil {
+		return nil, &Error{Msg: "config: REVERIFICATION_MAX_AGE must be a duration of at least 1s, such as 10m"}
+	}
+	switch v := get("MFA_REQUIRED", "false"); v {
+	case "true":
+		c.MFARequired = true
+	case "false":
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("config: MFA_REQUIRED must be true or false, not %q", v)}
+	}
+	if c.AppName = strings.TrimSpace(get("APP_NAME", "Gatehouse")); c.AppName == "" || len(c.AppName) > 64 || strings.ContainsAny(c.AppName, ":\n") {
+		return nil, &Error{Msg: "config: APP_NAME must be 1 to 64 characters, without a colon"}
 	}
 	switch v := get("CLERK_ORGANIZATIONS_REQUIRED", "false"); v {
 	case "true":

@@ -1,0 +1,55 @@
+package token
+
+import "time"
+
+// The factor levels of a reverification rule, as Clerk names them.
+const (
+	FirstFactor  = "first_factor"
+	SecondFactor = "second_factor"
+	MultiFactor  = "multi_factor"
+)
+
+// FactorsFresh applies Clerk's reverification rule to the ages of a
+// session's factors (the fva claim; a negative age means the factor is not
+// enabled or was never verified): a factor passes when window > its age;
+// second_factor falls back to the first factor without a second one, and
+// multi_factor needs both, or the first alone without a second. known is
+// false where Clerk's answer is null: an unknown level, a window that is
+// not positive, or a rule resting on a first factor never verified.
+func FactorsFresh(first, second time.Duration, level string, window time.Duration) (ok, known bool) {
+	if window <= 0 {
+		return false, false
+	}
+	f1, f1Known := window > first, first >= 0
+	f2 := window > second
+	switch level {
+	case FirstFactor:
+		return f1 && f1Known, f1Known
+	case SecondFactor:
+		if second < 0 {
+			return f1 && f1Known, f1Known
+		}
+		return f2, true
+	case MultiFactor:
+		if second < 0 {
+			return f1 && f1Known, f1Known
+		}
+		return f1Known && f1 && f2, f1Known
+	}
+	return false, false
+}
+
+// FVAAges returns the factor ages of an fva claim ([first, second] in
+// minutes, -1 for none); ok is false when the claim is malformed.
+func FVAAges(fva []int) (first, second time.Duration, ok bool) {
+	if len(fva) != 2 {
+		return 0, 0, false
+	}
+	age := func(m int) time.Duration {
+		if m < 0 {
+			return -1
+		}
+		return time.Duration(m) * time.Minute
+	}
+	return age(fva[0]), age(fva[1]), true
+}
