@@ -169,7 +169,7 @@ func (a *Auth) hasReverification(r ReverificationRequirement) (ok, known bool) {
 	if r == nil {
 		return false, false
 	}
-	level, minutes, valid := r.rule()
+	level, minutes, valid := r.Rule()
 	if !valid {
 		return false, false
 	}

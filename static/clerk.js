@@ -297,15 +297,65 @@ function stopPoller() {
 
 // ==== Public API
 
-function has(params) {
-  if (!isSignedIn() || !params || typeof params !== 'object') return false;
-  const { role, permission } = params;
-  if (!role && !permission) return false;
-  if (!state.orgId) return false; // role/permission checks need an active organization
+// Clerk's reverification presets: [minutes, level].
+const REVERIFICATION_PRESETS = {
+  strict_mfa: [10, 'multi_factor'], strict: [10, 'second_factor'],
+  moderate: [60, 'second_factor'], lax: [1440, 'second_factor'],
+};
+
+// The reverification part of has(): true, false, or null (not asked, no
+// fva, or a rule Clerk ignores), as Clerk decides it.
+function hasReverification(rule) {
+  if (rule === undefined || rule === null) return null;
+  const fva = state.factorVerificationAge;
+  if (!Array.isArray(fva) || fva.length !== 2) return null;
+  const [minutes, level] = typeof rule === 'string' ? (REVERIFICATION_PRESETS[rule] ?? []) : [rule.afterMinutes, rule.level];
+  if (!(minutes > 0) || !['first_factor', 'second_factor', 'multi_factor'].includes(level)) return null;
+  const [f1, f2] = fva;
+  const ok1 = f1 !== -1 ? minutes > f1 : null;
+  const ok2 = f2 !== -1 ? minutes > f2 : null;
+  if (level === 'first_factor') return ok1;
+  if (level === 'second_factor') return f2 !== -1 ? ok2 : ok1;
+  return f2 === -1 ? ok1 : (ok1 === null ? null : ok1 && ok2);
+}
+
+function hasOrg(role, permission) {
+  if (!role && !permission) return null;
+  if (!state.orgId) return null; // role/permission checks need an active organization
   // As Clerk: any run of leading "org:" counts as exactly one, for roles and permissions.
   const norm = (k) => (typeof k === 'string' && k ? `org:${k.replace(/^(org:)+/, '')}` : null);
   if (permission) return Array.isArray(state.orgPermissions) && state.orgPermissions.includes(norm(permission));
   return norm(state.orgRole) !== null && norm(state.orgRole) === norm(role);
+}
+
+function has(params) {
+  if (!isSignedIn() || !params || typeof params !== 'object') return false;
+  const org = hasOrg(params.role, params.permission);
+  const rev = hasReverification(params.reverification);
+  if (org === null || rev === null) return org === true || rev === true;
+  return org && rev;
+}
+
+// isReverificationError reports whether err asks for a fresher
+// verification: the frontend API's code, or an API's 403 body.
+const isReverificationError = (err) =>
+  (err instanceof ClerkAPIError && err.code === 'session_reverification_required') ||
+  err?.clerk_error?.reason === 'reverification-error';
+
+// useReverification(fn) returns a function that runs fn and, when the
+// server asks for a fresher verification, sends the person through the
+// reverify page, which brings them back here.
+function useReverification(fn) {
+  return async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      if (!isReverificationError(err)) throw err;
+      const back = window.location.pathname + window.location.search + window.location.hash;
+      window.location.assign(`/reverify?level=strict&redirect_url=${encodeURIComponent(back)}`);
+      return new Promise(() => {}); // the page is leaving
+    }
+  };
 }
 
 let signingOut = null;
@@ -422,6 +472,12 @@ function userResource(u) {
       method: 'DELETE', body: { current_password: p.currentPassword, confirmation: p.confirmation },
     }),
     reload: () => api(mePath(), { method: 'GET' }).then(userResource),
+    // Two-step verification: createTOTP returns the secret and URI, verifyTOTP
+    // confirms the first code and returns the backup codes (shown once).
+    createTOTP: () => api(mePath('/totp'), { body: {} }),
+    verifyTOTP: (p = {}) => api(mePath('/totp/attempt_verification'), { body: { code: p.code } }),
+    disableTOTP: () => api(mePath('/totp'), { method: 'DELETE' }),
+    createBackupCode: () => api(mePath('/backup_codes'), { body: {} }),
   };
 }
 
@@ -436,7 +492,7 @@ const Clerk = {
   useUser: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, user: userResource(state.user) }),
   useSession: () => ({ isLoaded: true, isSignedIn: state.isAuthenticated === true, session: currentSession() }),
   useOrganization,
-  has, getToken, signOut, setActive, addListener,
+  has, getToken, signOut, setActive, addListener, useReverification, isReverificationError,
   __internal_state: () => JSON.parse(JSON.stringify(state)),
 };
 

@@ -67,7 +67,7 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 	}
 	orgs := &OrganizationsAPI{orgs: o.orgs}
 	c := &Client{
-		Users:          &UsersAPI{store: st, hasher: hasher, orgs: orgs},
+		Users:          &UsersAPI{store: st, hasher: hasher, orgs: orgs, secondFactors: o.secondFactors},
 		Sessions:       &SessionsAPI{store: st},
 		Organizations:  orgs,
 		ActorTokens:    &ActorTokensAPI{actors: o.actors},
@@ -150,6 +150,8 @@ type UsersAPI struct {
 	store  store.Store
 	hasher *password.Hasher
 	orgs   *OrganizationsAPI
+	// secondFactors checks codes for VerifyTOTP (nil: it cannot).
+	secondFactors secondFactors
 }
 
 // GetUser returns the user with id.

@@ -33,6 +33,7 @@ type clientOptions struct {
 	orgs           *identity.Orgs
 	actors         *identity.ActorTokens
 	templateSealer *token.Sealer
+	secondFactors  secondFactors
 }
 
 // WithOrgs gives the client the organizations service main.go built (with

@@ -42,6 +42,7 @@ func NewFrontendAPI(svc *identity.Service, limiter *Limiter, log *slog.Logger) *
 		{"GET", "/jwks", f.jwks},
 	}
 	routes = append(routes, f.accountRoutes()...)
+	routes = append(routes, f.mfaRoutes()...)
 	// One path may take several methods (GET, PATCH and DELETE /me).
 	allowed := map[string][]string{}
 	for _, rt := range routes {
@@ -167,6 +168,9 @@ func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		res, err = f.svc.SignIn(ctx, form["identifier"], form["password"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	}
+	if f.secondFactorNeeded(w, r, err) {
+		return
 	}
 	if err != nil {
 		f.fail(w, r, err)

@@ -220,6 +220,9 @@ func (f *FrontendAPI) signInAttempt(w http.ResponseWriter, r *http.Request) {
 	switch form["strategy"] {
 	case "password":
 		res, err := f.svc.SignInAttemptWithPassword(ctx, id, form["password"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
+		if f.secondFactorNeeded(w, r, err) {
+			return
+		}
 		if err != nil {
 			f.fail(w, r, err)
 			return
@@ -255,6 +258,9 @@ func (f *FrontendAPI) signInResetPassword(w http.ResponseWriter, r *http.Request
 	}
 	res, err := f.svc.ResetPassword(f.limiter.RequestContext(r, ""), id, form["password"], form["sign_out_of_other_sessions"] != "false",
 		identity.ClientCookieValue(r), r.Header.Get("Origin"))
+	if f.secondFactorNeeded(w, r, err) {
+		return
+	}
 	if err != nil {
 		f.fail(w, r, err)
 		return

@@ -23,6 +23,10 @@ type User struct {
 	PrimaryPhoneNumberID    *string         `json:"primary_phone_number_id"`
 	PasswordEnabled         bool            `json:"password_enabled"`
 	TwoFactorEnabled        bool            `json:"two_factor_enabled"`
+	TOTPEnabled             bool            `json:"totp_enabled"`
+	BackupCodeEnabled       bool            `json:"backup_code_enabled"`
+	MFAEnabledAt            *int64          `json:"mfa_enabled_at"`
+	MFADisabledAt           *int64          `json:"mfa_disabled_at"`
 	EmailAddresses          []EmailAddress  `json:"email_addresses"`
 	PhoneNumbers            []any           `json:"phone_numbers"`
 	ExternalAccounts        []any           `json:"external_accounts"`
@@ -130,19 +134,26 @@ type Session struct {
 // left out, as on every surface a browser can read.
 func NewUser(u *store.User, private bool, now int64) *User {
 	out := &User{
-		Object:           "user",
-		ID:               u.ID,
-		FirstName:        optional(u.FirstName),
-		LastName:         optional(u.LastName),
-		PasswordEnabled:  u.PasswordHash != "",
-		EmailAddresses:   make([]EmailAddress, 0, len(u.EmailAddresses)),
-		PhoneNumbers:     []any{},
-		ExternalAccounts: []any{},
-		PublicMetadata:   orEmpty(u.PublicMetadata),
-		UnsafeMetadata:   orEmpty(u.UnsafeMetadata),
-		Banned:           u.Banned,
-		CreatedAt:        u.CreatedAt,
-		UpdatedAt:        u.UpdatedAt,
+		Object:          "user",
+		ID:              u.ID,
+		FirstName:       optional(u.FirstName),
+		LastName:        optional(u.LastName),
+		PasswordEnabled: u.PasswordHash != "",
+		// The authenticator app is the only second factor; backup codes
+		// back it up and do not count on their own, as in Clerk.
+		TwoFactorEnabled:  u.TOTPEnabled,
+		TOTPEnabled:       u.TOTPEnabled,
+		BackupCodeEnabled: u.BackupCodesLeft > 0,
+		MFAEnabledAt:      optionalMillis(u.MFAEnabledAt),
+		MFADisabledAt:     optionalMillis(u.MFADisabledAt),
+		EmailAddresses:    make([]EmailAddress, 0, len(u.EmailAddresses)),
+		PhoneNumbers:      []any{},
+		ExternalAccounts:  []any{},
+		PublicMetadata:    orEmpty(u.PublicMetadata),
+		UnsafeMetadata:    orEmpty(u.UnsafeMetadata),
+		Banned:            u.Banned,
+		CreatedAt:         u.CreatedAt,
+		UpdatedAt:         u.UpdatedAt,
 	}
 	if private {
 		out.PrivateMetadata = orEmpty(u.PrivateMetadata)
@@ -190,6 +201,13 @@ func NewSession(s *store.Session) *Session {
 		out.LatestActivity = &a
 	}
 	return out
+}
+
+func optionalMillis(ms int64) *int64 {
+	if ms == 0 {
+		return nil
+	}
+	return &ms
 }
 
 func optional(s string) *string {

@@ -53,3 +53,60 @@ func FVAAges(fva []int) (first, second time.Duration, ok bool) {
 	}
 	return age(fva[0]), age(fva[1]), true
 }
+
+// ReverificationRequirement is how recently a session must have verified
+// its factors: a [ReverificationPreset] or a [CustomReverification].
+type ReverificationRequirement interface {
+	// Rule returns the factor level and the window in minutes; valid is
+	// false for a rule Clerk would ignore.
+	Rule() (level string, afterMinutes int, valid bool)
+	// Metadata is the requirement in a reverification error's metadata.
+	Metadata() any
+}
+
+// ReverificationPreset names one of Clerk's reverification presets.
+type ReverificationPreset string
+
+// Clerk's presets: strict_mfa is 10 minutes, both factors; strict 10
+// minutes, moderate an hour and lax a day, the second factor (or the
+// first, for a user without one).
+const (
+	StrictMFA ReverificationPreset = "strict_mfa"
+	Strict    ReverificationPreset = "strict"
+	Moderate  ReverificationPreset = "moderate"
+	Lax       ReverificationPreset = "lax"
+)
+
+func (p ReverificationPreset) Rule() (string, int, bool) {
+	switch p {
+	case StrictMFA:
+		return MultiFactor, 10, true
+	case Strict:
+		return SecondFactor, 10, true
+	case Moderate:
+		return SecondFactor, 60, true
+	case Lax:
+		return SecondFactor, 1440, true
+	}
+	return "", 0, false
+}
+
+func (p ReverificationPreset) Metadata() any { return string(p) }
+
+// CustomReverification is a reverification rule of one's own: the factor
+// level (first_factor, second_factor or multi_factor) verified less than
+// AfterMinutes ago.
+type CustomReverification struct {
+	Level        string `json:"level"`
+	AfterMinutes int    `json:"afterMinutes"`
+}
+
+func (c CustomReverification) Rule() (string, int, bool) {
+	switch c.Level {
+	case FirstFactor, SecondFactor, MultiFactor:
+		return c.Level, c.AfterMinutes, c.AfterMinutes > 0
+	}
+	return "", 0, false
+}
+
+func (c CustomReverification) Metadata() any { return c }

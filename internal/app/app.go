@@ -140,7 +140,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	actorTokens := identity.NewActorTokens(st, identity.ActorTokensConfig{
 		BaseURL: cfg.AppURL, AdminUserIDs: cfg.AdminUserIDs, AdminEmails: cfg.AdminEmails, Log: log,
 	})
-	client := clerkclient.NewClient(st, hasher, clerkclient.WithOrgs(orgs), clerkclient.WithActorTokens(actorTokens), clerkclient.WithEncryptionKey(cfg.EncryptionKey))
+	client := clerkclient.NewClient(st, hasher, clerkclient.WithOrgs(orgs), clerkclient.WithActorTokens(actorTokens),
+		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithSecondFactors(idsvc))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
 		st.Close()
