@@ -119,8 +119,8 @@ func authFromClaims(c *token.Claims, tok string) *Auth {
 }
 
 // HasParams asks [Auth.Has] about a role or a permission of the active
-// organization, and how recently the session verified its factors. When
-// both Role and Permission are set, Permission decides.
+// organization, and how recently the session verified its factors. Every
+// part given must hold.
 type HasParams struct {
 	Role       string
 	Permission string
@@ -130,54 +130,55 @@ type HasParams struct {
 }
 
 // Has reports whether the signed-in user meets p, deciding from the token
-// alone with Clerk's rules: false when signed out and for machine tokens;
-// the organization part (Role or Permission) is false without an active
-// organization, Permission wins over Role, and keys compare with or
-// without their "org:" prefix ("admin" == "org:admin"); the
-// reverification part follows the session's fva claim (see
-// [token.FactorsFresh]). A part not asked, or that cannot be decided (no
-// active organization, no fva), is left out when the other part is true —
-// so, as in Clerk, a permission asked with no active organization and a
-// recent verification is true — and an empty HasParams is false.
+// alone as Clerk's SDKs do (@clerk/shared 4.41): false when signed out and
+// for machine tokens; each part asked must pass and at least one must be
+// asked. The organization part needs an active organization, the role
+// (keys compare with or without their "org:" prefix: "admin" ==
+// "org:admin") and the permission when both are given; the reverification
+// part follows the session's fva claim (see [token.FactorsFresh]) and
+// fails without one.
 func (a *Auth) Has(p HasParams) bool {
 	if a == nil || !a.IsAuthenticated || a.TokenType != SessionToken || a.UserID == "" {
 		return false
 	}
-	org, orgKnown := a.hasOrg(p)
-	rev, revKnown := a.hasReverification(p.Reverification)
-	if !orgKnown || !revKnown {
-		return org || rev
-	}
-	return org && rev
+	org, orgAsked := a.hasOrg(p)
+	rev, revAsked := a.hasReverification(p.Reverification)
+	return (orgAsked || revAsked) && (org || !orgAsked) && (rev || !revAsked)
 }
 
-// hasOrg is the organization part of Has; known is false when neither
-// Role nor Permission is asked or no organization is active.
-func (a *Auth) hasOrg(p HasParams) (ok, known bool) {
-	if (p.Role == "" && p.Permission == "") || a.OrgID == "" {
+// hasOrg is the organization part of Has; asked is false when neither
+// Role nor Permission is given.
+func (a *Auth) hasOrg(p HasParams) (ok, asked bool) {
+	if p.Role == "" && p.Permission == "" {
 		return false, false
 	}
-	if p.Permission != "" {
-		return slices.Contains(a.OrgPermissions, normalizeRole(p.Permission)), true
+	if a.OrgID == "" {
+		return false, true
 	}
-	return normalizeRole(a.OrgRole) == normalizeRole(p.Role), true
+	if p.Role != "" && (a.OrgRole == "" || normalizeRole(a.OrgRole) != normalizeRole(p.Role)) {
+		return false, true
+	}
+	if p.Permission != "" && !slices.Contains(a.OrgPermissions, normalizeRole(p.Permission)) {
+		return false, true
+	}
+	return true, true
 }
 
-// hasReverification is the reverification part of Has; known is false
-// when r is nil or invalid, or the token carries no fva.
-func (a *Auth) hasReverification(r ReverificationRequirement) (ok, known bool) {
+// hasReverification is the reverification part of Has; asked is false
+// when r is nil.
+func (a *Auth) hasReverification(r ReverificationRequirement) (ok, asked bool) {
 	if r == nil {
 		return false, false
 	}
 	level, minutes, valid := r.Rule()
 	if !valid {
-		return false, false
+		return false, true
 	}
 	first, second, fvaOK := token.FVAAges(a.FactorVerificationAge)
 	if !fvaOK {
-		return false, false
+		return false, true
 	}
-	return token.FactorsFresh(first, second, level, time.Duration(minutes)*time.Minute)
+	return token.FactorsFresh(first, second, level, time.Duration(minutes)*time.Minute), true
 }
 
 // normalizeRole replaces any run of leading "org:" with exactly one (for

@@ -673,8 +673,9 @@ func TestHas(t *testing.T) {
 		{"permission with double prefix", admin, auth.HasParams{Permission: "org:org:team:manage"}, true},
 		{"permission prefix of another", admin, auth.HasParams{Permission: "org:team"}, false},
 		{"permission missing", admin, auth.HasParams{Permission: "org:billing:read"}, false},
-		{"permission wins: false permission, true role", admin, auth.HasParams{Permission: "org:billing:read", Role: "admin"}, false},
-		{"permission wins: true permission, false role", admin, auth.HasParams{Permission: "org:team:read", Role: "member"}, true},
+		{"both asked: false permission, true role", admin, auth.HasParams{Permission: "org:billing:read", Role: "admin"}, false},
+		{"both asked: true permission, false role (Clerk's SDK needs both)", admin, auth.HasParams{Permission: "org:team:read", Role: "member"}, false},
+		{"both asked and both held", admin, auth.HasParams{Permission: "org:team:read", Role: "admin"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.a.Has(tc.p); got != tc.want {

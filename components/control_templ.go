@@ -75,7 +75,7 @@ func SignedOut(a *auth.Auth) templ.Component {
 }
 
 // ProtectProps says what Protect requires: every one given must hold
-// (auth.Auth.Meets, the rule of auth.Require); Permission wins over Role.
+// (auth.Auth.Meets, the rule of auth.Require), Role and Permission alike.
 type ProtectProps struct {
 	Role       string
 	Permission string

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/auth"
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 
 	"github.com/gatehouse-dev/gatehouse/e2e/harness"
@@ -89,6 +90,39 @@ type interopRequest struct {
 	IsSignedIn bool           `json:"isSignedIn"`
 	Reason     *string        `json:"reason"`
 	Auth       map[string]any `json:"auth"`
+	Has        []*bool        `json:"has"`
+}
+
+// interopHasChecks are the has() checks of interop.mjs, in its order.
+var interopHasChecks = []auth.HasParams{
+	{Reverification: auth.StrictMFA}, {Reverification: auth.Strict}, {Reverification: auth.Moderate}, {Reverification: auth.Lax},
+	{Reverification: auth.CustomReverification{Level: "first_factor", AfterMinutes: 1}},
+	{Reverification: auth.CustomReverification{Level: "second_factor", AfterMinutes: 5}},
+	{Reverification: auth.CustomReverification{Level: "multi_factor", AfterMinutes: 3}},
+	{Permission: "org:team:manage", Reverification: auth.Strict},
+	{Role: "admin", Reverification: auth.Lax},
+}
+
+// authFromState is an Auth with what Has reads, from GetAuth's decoded
+// fields (the SSR state).
+func authFromState(state map[string]any) *auth.Auth {
+	a := &auth.Auth{IsAuthenticated: state["isAuthenticated"] == true, TokenType: auth.SessionToken}
+	a.UserID, _ = state["userId"].(string)
+	a.OrgID, _ = state["orgId"].(string)
+	a.OrgRole, _ = state["orgRole"].(string)
+	if perms, ok := state["orgPermissions"].([]any); ok {
+		for _, p := range perms {
+			s, _ := p.(string)
+			a.OrgPermissions = append(a.OrgPermissions, s)
+		}
+	}
+	if fva, ok := state["factorVerificationAge"].([]any); ok {
+		for _, v := range fva {
+			f, _ := v.(float64)
+			a.FactorVerificationAge = append(a.FactorVerificationAge, int(f))
+		}
+	}
+	return a
 }
 
 type interopOutput struct {
@@ -219,6 +253,14 @@ func TestClerkInterop(t *testing.T) {
 		cl.Features = fea
 	})
 	withActor := mint(func(cl *token.Claims) { cl.Actor = &token.Actor{Subject: "user_support"} })
+	// Both factors, the second older than strict allows; and both recent,
+	// with an organization.
+	withMFA := mint(func(cl *token.Claims) { cl.FVA = []int{3, 12} })
+	withOrgMFA := mint(func(cl *token.Claims) {
+		cl.FVA = []int{0, 0}
+		cl.Org = &token.OrgClaim{ID: "org_acme", Slug: "acme", Role: "admin", Permissions: per, FeatureMask: fpm}
+		cl.Features = fea
+	})
 
 	rows := []struct {
 		name, token, skip string
@@ -226,6 +268,8 @@ func TestClerkInterop(t *testing.T) {
 		{name: "signed-in user without an organization", token: plain},
 		{name: "signer-minted token with an active organization (o, fea)", token: withOrg},
 		{name: "signer-minted token while impersonating (act)", token: withActor},
+		{name: "signer-minted token with both factors (fva [3, 12])", token: withMFA},
+		{name: "signer-minted token with both factors just now and an organization", token: withOrgMFA},
 	}
 	orgTok, why := ta.orgToken(t)
 	rows = append(rows, struct{ name, token, skip string }{"signed-in user with an active organization", orgTok, why})
@@ -293,6 +337,16 @@ func TestClerkInterop(t *testing.T) {
 			if !reflect.DeepEqual(roundTrip(t, oursJSON), roundTrip(t, theirsJSON)) {
 				t.Errorf("decoded auth:\n got (Clerk) %s\nwant (GetAuth) %s", theirsJSON, oursJSON)
 			}
+			if len(s.Request.Has) != len(interopHasChecks) {
+				t.Fatalf("has() checks: got %d answers, want %d", len(s.Request.Has), len(interopHasChecks))
+			}
+			a := authFromState(ours)
+			for i, p := range interopHasChecks {
+				got := a.Has(p)
+				if s.Request.Has[i] == nil || *s.Request.Has[i] != got {
+					t.Errorf("has(%+v): got %v (Auth.Has), want %v (@clerk/backend)", p, got, derefBool(s.Request.Has[i]))
+				}
+			}
 		})
 	}
 	for _, tt := range out.TemplateTokens {
@@ -317,6 +371,13 @@ func TestClerkInterop(t *testing.T) {
 			t.Errorf("publishable key %s derived for localhost: got %v, want @clerk/backend to refuse it", k.Key, k.Error)
 		}
 	}
+}
+
+func derefBool(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
 }
 
 func roundTrip(t *testing.T, b []byte) any {

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/auth"
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
-
 	"github.com/gatehouse-dev/gatehouse/e2e/harness"
 	"github.com/gatehouse-dev/gatehouse/internal/app"
 )
@@ -341,13 +341,19 @@ func TestIntegrationChooseOrganizationTask(t *testing.T) {
 		if sts := ta.orgClaims(t, c)["sts"]; sts != "pending" {
 			t.Fatalf("%s: got sts %v, want pending", name, sts)
 		}
+		// Protected pages send a pending session to /sign-in/tasks, which
+		// forwards to its task.
 		res, _ := harness.Do(t, c, http.MethodGet, ta.URL+"/profile", nil, page)
-		if res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") != "/sign-in/tasks/choose-organization" {
-			t.Errorf("%s: GET /profile: got %d %q, want 307 to the task page", name, res.StatusCode, res.Header.Get("Location"))
+		if res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") != auth.PendingTaskURL {
+			t.Errorf("%s: GET /profile: got %d %q, want 307 to %s", name, res.StatusCode, res.Header.Get("Location"), auth.PendingTaskURL)
 		}
 		res, _ = harness.Do(t, c, http.MethodGet, ta.URL+"/org", nil, page)
-		if res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") != "/sign-in/tasks/choose-organization" {
-			t.Errorf("%s: GET /org: got %d %q, want 307 to the task page", name, res.StatusCode, res.Header.Get("Location"))
+		if res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") != auth.PendingTaskURL {
+			t.Errorf("%s: GET /org: got %d %q, want 307 to %s", name, res.StatusCode, res.Header.Get("Location"), auth.PendingTaskURL)
+		}
+		res, _ = harness.Do(t, c, http.MethodGet, ta.URL+auth.PendingTaskURL, nil, page)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/sign-in/tasks/choose-organization" {
+			t.Errorf("%s: GET %s: got %d %q, want 303 to the choose-organization task", name, auth.PendingTaskURL, res.StatusCode, res.Header.Get("Location"))
 		}
 	}
 	body := pgGet(t, ta, bob, "/sign-in/tasks/choose-organization", http.StatusOK)

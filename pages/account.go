@@ -204,6 +204,9 @@ var activityNames = map[string]string{
 	"emailAddress.updated": "Email address changed by an administrator", "user.primary_email_changed": "Primary email changed",
 	"user.locked": "Account locked", "user.unlocked": "Account unlocked",
 	"user.banned": "Account banned", "user.unbanned": "Account unbanned", "user.deleted": "Account deleted",
+	"user.totp_enabled": "Two-step verification turned on", "user.totp_disabled": "Two-step verification turned off",
+	"user.backup_codes_regenerated": "New backup codes made", "user.backup_codes_deleted": "Backup codes removed",
+	"user.backup_code_used": "Backup code used", "session.reverified": "Identity confirmed again",
 }
 
 func activityName(name string) string {

@@ -92,7 +92,8 @@ func (f *APIKeyForms) writer(w http.ResponseWriter, r *http.Request) *auth.Auth 
 
 // Create serves POST /profile/api-keys: it creates a key named by the
 // form and answers with the profile page showing the secret once (not a
-// redirect: the secret is never stored to be shown later).
+// redirect: the secret is never stored to be shown later). A session that
+// has not verified a factor recently goes to the reverify page first.
 func (f *APIKeyForms) Create() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		form, err := auth.ReadForm(w, r)
@@ -102,6 +103,22 @@ func (f *APIKeyForms) Create() http.Handler {
 		}
 		a := f.writer(w, r)
 		if a == nil {
+			return
+		}
+		// A key is a long-lived credential: minting one asks for a
+		// recent verification, as a password change does.
+		acct, _, err := auth.OpenAccount(w, r)
+		if errors.Is(err, auth.ErrSessionEnded) {
+			http.Redirect(w, r, f.site.Env.SignInURL, http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			f.site.serverError(w, r, "api keys", err)
+			return
+		}
+		if !acct.Reverified() {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, auth.ReverifyPageURL("/profile#api-keys"), http.StatusSeeOther)
 			return
 		}
 		profilePage(f.site, func(r *http.Request) (profileOutcome, int, error) {

@@ -300,6 +300,11 @@ func (f *AuthForms) NewPassword() http.Handler {
 			http.Redirect(w, r, f.site.SignInFallback, http.StatusSeeOther)
 			return
 		}
+		if errors.Is(err, auth.ErrSecondFactorRequired) {
+			// The new password is set; signing in still takes the code.
+			http.Redirect(w, r, f.factorTwoURL(""), http.StatusSeeOther)
+			return
+		}
 		if lapsed(err) {
 			f.restart(w, r, err, forgotPath)
 			return

@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
@@ -59,6 +60,11 @@ func (f *AuthForms) SignIn() http.Handler {
 		}
 		p := components.SignInFormProps{Identifier: form["identifier"], RedirectURL: form["redirect_url"]}
 		if err := auth.SignIn(w, r, form["identifier"], form["password"]); err != nil {
+			if errors.Is(err, auth.ErrSecondFactorRequired) {
+				// The password was right; no session until the code is.
+				http.Redirect(w, r, f.factorTwoURL(form["redirect_url"]), http.StatusSeeOther)
+				return
+			}
 			e, ok := auth.AsError(err)
 			if !ok {
 				f.site.serverError(w, r, "sign-in", err)

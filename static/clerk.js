@@ -303,37 +303,41 @@ const REVERIFICATION_PRESETS = {
   moderate: [60, 'second_factor'], lax: [1440, 'second_factor'],
 };
 
-// The reverification part of has(): true, false, or null (not asked, no
-// fva, or a rule Clerk ignores), as Clerk decides it.
+// The parts of has(), as Clerk's SDKs decide them (@clerk/shared 4.41):
+// 'skip' when not asked, else 'pass' or 'fail'.
 function hasReverification(rule) {
-  if (rule === undefined || rule === null) return null;
+  if (rule === undefined || rule === null) return 'skip';
   const fva = state.factorVerificationAge;
-  if (!Array.isArray(fva) || fva.length !== 2) return null;
+  const age = (x) => typeof x === 'number' && Number.isFinite(x) && (x === -1 || x >= 0);
+  if (!Array.isArray(fva) || fva.length !== 2 || !age(fva[0]) || !age(fva[1])) return 'fail';
   const [minutes, level] = typeof rule === 'string' ? (REVERIFICATION_PRESETS[rule] ?? []) : [rule.afterMinutes, rule.level];
-  if (!(minutes > 0) || !['first_factor', 'second_factor', 'multi_factor'].includes(level)) return null;
+  if (!(typeof minutes === 'number' && minutes > 0) || !['first_factor', 'second_factor', 'multi_factor'].includes(level)) return 'fail';
   const [f1, f2] = fva;
-  const ok1 = f1 !== -1 ? minutes > f1 : null;
-  const ok2 = f2 !== -1 ? minutes > f2 : null;
-  if (level === 'first_factor') return ok1;
-  if (level === 'second_factor') return f2 !== -1 ? ok2 : ok1;
-  return f2 === -1 ? ok1 : (ok1 === null ? null : ok1 && ok2);
+  if (f1 === -1 && f2 === -1) return 'fail';
+  const ok1 = f1 !== -1 && minutes > f1;
+  const ok2 = f2 !== -1 && minutes > f2;
+  let ok;
+  if (level === 'first_factor') ok = ok1;
+  else if (level === 'second_factor') ok = f2 === -1 ? ok1 : ok2;
+  else ok = f2 === -1 ? ok1 : (f1 !== -1 && ok1 && ok2);
+  return ok ? 'pass' : 'fail';
 }
 
 function hasOrg(role, permission) {
-  if (!role && !permission) return null;
-  if (!state.orgId) return null; // role/permission checks need an active organization
+  if (!role && !permission) return 'skip';
+  if (!state.orgId) return 'fail'; // role/permission checks need an active organization
   // As Clerk: any run of leading "org:" counts as exactly one, for roles and permissions.
   const norm = (k) => (typeof k === 'string' && k ? `org:${k.replace(/^(org:)+/, '')}` : null);
-  if (permission) return Array.isArray(state.orgPermissions) && state.orgPermissions.includes(norm(permission));
-  return norm(state.orgRole) !== null && norm(state.orgRole) === norm(role);
+  if (role && (norm(state.orgRole) === null || norm(state.orgRole) !== norm(role))) return 'fail';
+  if (permission && !(Array.isArray(state.orgPermissions) && state.orgPermissions.includes(norm(permission)))) return 'fail';
+  return 'pass';
 }
 
+// has() passes when every part asked passes and at least one was asked.
 function has(params) {
   if (!isSignedIn() || !params || typeof params !== 'object') return false;
-  const org = hasOrg(params.role, params.permission);
-  const rev = hasReverification(params.reverification);
-  if (org === null || rev === null) return org === true || rev === true;
-  return org && rev;
+  const parts = [hasOrg(params.role, params.permission), hasReverification(params.reverification)];
+  return parts.some((p) => p === 'pass') && parts.every((p) => p !== 'fail');
 }
 
 // isReverificationError reports whether err asks for a fresher

@@ -124,12 +124,14 @@ func (s *Service) newBackupCodes(userID string) ([]string, [][]byte) {
 }
 
 // randIntn is a uniform random number in [0, n) from crypto/rand.
+// It rejects bytes at and above the largest multiple of n, so every value
+// is equally likely (n at most 256).
 func randIntn(n int) int {
-	limit := byte(256 - 256%n)
+	limit := 256 - 256%n
 	var b [1]byte
 	for {
 		rand.Read(b[:])
-		if b[0] < limit {
+		if int(b[0]) < limit {
 			return int(b[0]) % n
 		}
 	}

@@ -60,8 +60,7 @@ func (a *Account) sensitive() error {
 // sensitive actions.
 func (a *Account) Reverified() bool {
 	first, second := FactorAges(a.session, a.svc.now())
-	ok, _ := token.FactorsFresh(first, second, token.SecondFactor, a.svc.cfg.ReverificationMaxAge)
-	return ok
+	return token.FactorsFresh(first, second, token.SecondFactor, a.svc.cfg.ReverificationMaxAge)
 }
 
 // ReverifyStrategies are the strategies that reverify this account's

@@ -9,40 +9,42 @@ const (
 	MultiFactor  = "multi_factor"
 )
 
-// FactorsFresh applies Clerk's reverification rule to the ages of a
-// session's factors (the fva claim; a negative age means the factor is not
-// enabled or was never verified): a factor passes when window > its age;
-// second_factor falls back to the first factor without a second one, and
-// multi_factor needs both, or the first alone without a second. known is
-// false where Clerk's answer is null: an unknown level, a window that is
-// not positive, or a rule resting on a first factor never verified.
-func FactorsFresh(first, second time.Duration, level string, window time.Duration) (ok, known bool) {
-	if window <= 0 {
-		return false, false
+// FactorsFresh applies Clerk's reverification rule (as @clerk/shared
+// 4.41 has it) to the ages of a session's factors, the fva claim's; a
+// negative age means the factor is not enabled or was never verified. A
+// factor is fresh when window > its age. first_factor needs the first;
+// second_factor the second, or the first for a user without one;
+// multi_factor both, or the first alone without a second. With neither
+// factor, an unknown level or a window that is not positive, nothing is
+// fresh.
+func FactorsFresh(first, second time.Duration, level string, window time.Duration) bool {
+	if window <= 0 || (first < 0 && second < 0) {
+		return false
 	}
-	f1, f1Known := window > first, first >= 0
-	f2 := window > second
+	f1 := first >= 0 && window > first
+	f2 := second >= 0 && window > second
 	switch level {
 	case FirstFactor:
-		return f1 && f1Known, f1Known
+		return f1
 	case SecondFactor:
 		if second < 0 {
-			return f1 && f1Known, f1Known
+			return f1
 		}
-		return f2, true
+		return f2
 	case MultiFactor:
 		if second < 0 {
-			return f1 && f1Known, f1Known
+			return f1
 		}
-		return f1Known && f1 && f2, f1Known
+		return first >= 0 && f1 && f2
 	}
-	return false, false
+	return false
 }
 
 // FVAAges returns the factor ages of an fva claim ([first, second] in
-// minutes, -1 for none); ok is false when the claim is malformed.
+// minutes, -1 for none, negative durations here); ok is false when the
+// claim is malformed (not two ages, or an age below -1).
 func FVAAges(fva []int) (first, second time.Duration, ok bool) {
-	if len(fva) != 2 {
+	if len(fva) != 2 || fva[0] < -1 || fva[1] < -1 {
 		return 0, 0, false
 	}
 	age := func(m int) time.Duration {

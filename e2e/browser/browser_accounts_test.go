@@ -4,19 +4,14 @@ package browser
 // code, a forgotten password reset with a mailed code, and another
 // browser's session signed out from the profile page. With
 // GATEHOUSE_SCREENSHOTS=1, TestBrowserAccountScreenshots saves the account
-// pages at desktop and phone width under /tmp/shots.
+// pages at desktop and phone width (screenshotDir).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"image/png"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -328,15 +323,11 @@ func TestBrowserRevokeOtherSession(t *testing.T) {
 }
 
 // TestBrowserAccountScreenshots saves the account pages at desktop (1280)
-// and phone (390) width as PNGs under /tmp/shots. It runs only with
+// and phone (390) width as PNGs (see screenshotDir). It runs only with
 // GATEHOUSE_SCREENSHOTS=1.
 func TestBrowserAccountScreenshots(t *testing.T) {
-	if os.Getenv("GATEHOUSE_SCREENSHOTS") != "1" {
-		t.Skip("skipping the screenshots: set GATEHOUSE_SCREENSHOTS=1 to write the account pages as PNGs under /tmp/shots")
-	}
-	const dir = "/tmp/shots"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if !screenshotsOn() {
+		t.Skip("skipping the screenshots: set GATEHOUSE_SCREENSHOTS=1 to write the account pages as PNGs (GATEHOUSE_SCREENSHOTS_DIR, default gatehouse-shots in the temporary folder)")
 	}
 	ctx := newBrowser(t, 120*time.Second)
 	ta := startApp(t, map[string]string{"SIGN_UP_VERIFICATION": "email_code", "ADMIN_EMAILS": "shots@example.com"})
@@ -345,36 +336,7 @@ func TestBrowserAccountScreenshots(t *testing.T) {
 
 	shoot := func(name string) {
 		t.Helper()
-		for _, v := range []struct {
-			kind          string
-			width, height int64
-			opts          []chromedp.EmulateViewportOption
-		}{
-			{"desktop", 1280, 800, nil},
-			{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulatePortrait}},
-		} {
-			act(t, ctx, "set the "+v.kind+" viewport", chromedp.EmulateViewport(v.width, v.height, v.opts...))
-			time.Sleep(200 * time.Millisecond) // let the layout settle
-			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			img, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-			cancel()
-			if err != nil {
-				t.Fatalf("screenshot %s (%s): %v", name, v.kind, err)
-			}
-			cfg, err := png.DecodeConfig(bytes.NewReader(img))
-			if err != nil {
-				t.Fatalf("screenshot %s (%s): not a PNG: %v", name, v.kind, err)
-			}
-			if int64(cfg.Width) != v.width {
-				t.Errorf("screenshot %s (%s): %d px wide, want %d", name, v.kind, cfg.Width, v.width)
-			}
-			path := filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, v.kind))
-			if err := os.WriteFile(path, img, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("wrote %s (%dx%d)", path, cfg.Width, cfg.Height)
-		}
-		act(t, ctx, "reset the viewport", chromedp.EmulateViewport(1280, 800))
+		screenshot(t, ctx, name)
 	}
 
 	scripts := func(on bool) {

@@ -151,6 +151,8 @@ type sSRState struct {
 	IsAuthenticated bool    `json:"isAuthenticated"`
 	UserID          *string `json:"userId"`
 	SessionID       *string `json:"sessionId"`
+	// FactorVerificationAge is the session token's fva, as hydrated.
+	FactorVerificationAge []int `json:"factorVerificationAge"`
 }
 
 // pageInfo is what the tests poll while a page loads.

@@ -37,6 +37,11 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	r.Post("/sign-in/forgot-password/code/resend", forms.ResetResend().ServeHTTP)
 	r.Get("/sign-in/forgot-password/new", forms.NewPasswordPage().ServeHTTP)
 	r.Post("/sign-in/forgot-password/new", forms.NewPassword().ServeHTTP)
+	r.Get("/sign-in/factor-two", forms.FactorTwoPage().ServeHTTP)
+	r.Post("/sign-in/factor-two", forms.FactorTwo().ServeHTTP)
+	rv := pages.NewReverification(site)
+	r.Get(auth.ReverifyURL, rv.Page().ServeHTTP)
+	r.Post(auth.ReverifyURL, rv.Reverify().ServeHTTP)
 	r.Post("/sign-out", forms.SignOut().ServeHTTP)
 	r.Get("/sign-out", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost) // state never changes on GET
@@ -56,6 +61,16 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	r.Post("/profile/sessions/{id}/revoke", account.RevokeSession().ServeHTTP)
 	r.Post("/profile/sessions/revoke-others", account.RevokeOtherSessions().ServeHTTP)
 	r.Post("/profile/delete", account.Delete().ServeHTTP)
+	twoStep := pages.NewTwoStepPages(site)
+	r.Get("/profile/two-step", twoStep.Page().ServeHTTP)
+	r.Post("/profile/two-step/start", twoStep.Start().ServeHTTP)
+	r.Post("/profile/two-step/confirm", twoStep.Confirm().ServeHTTP)
+	r.Post("/profile/two-step/backup-codes", twoStep.BackupCodes().ServeHTTP)
+	r.Post("/profile/two-step/disable", twoStep.Disable().ServeHTTP)
+	// The pending session's task: outside /profile, which refuses it.
+	r.Get(auth.SetupMFAURL, twoStep.TaskPage().ServeHTTP)
+	r.Post(auth.SetupMFAURL+"/start", twoStep.TaskStart().ServeHTTP)
+	r.Post(auth.SetupMFAURL+"/confirm", twoStep.TaskConfirm().ServeHTTP)
 	r.Post("/profile/api-keys", apiKeys.Create().ServeHTTP)
 	r.Post("/profile/api-keys/{id}/revoke", apiKeys.Revoke().ServeHTTP)
 

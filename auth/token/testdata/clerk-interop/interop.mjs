@@ -23,10 +23,23 @@ async function readStdin() {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
+// The has() checks the Go side repeats with Auth.Has, reverification
+// presets and custom rules alone and with a role or a permission.
+const hasChecks = [
+  { reverification: 'strict_mfa' }, { reverification: 'strict' }, { reverification: 'moderate' }, { reverification: 'lax' },
+  { reverification: { level: 'first_factor', afterMinutes: 1 } },
+  { reverification: { level: 'second_factor', afterMinutes: 5 } },
+  { reverification: { level: 'multi_factor', afterMinutes: 3 } },
+  { permission: 'org:team:manage', reverification: 'strict' },
+  { role: 'admin', reverification: 'lax' },
+];
+
 async function authenticate(clerk, input, token) {
   const request = new Request(`${input.appUrl}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
   const state = await clerk.authenticateRequest(request, { authorizedParties: input.authorizedParties });
-  return { isSignedIn: state.isSignedIn, status: state.status, reason: state.reason ?? null, auth: pick(state.toAuth()) };
+  const auth = state.toAuth();
+  const has = hasChecks.map((p) => (typeof auth?.has === 'function' ? auth.has(p) : null));
+  return { isSignedIn: state.isSignedIn, status: state.status, reason: state.reason ?? null, auth: pick(auth), has };
 }
 
 async function sessionToken(clerk, input, { name, token }) {
