@@ -11,7 +11,8 @@ import (
 )
 
 // AccountForms serve the account forms of the profile page: name,
-// password, email addresses, sessions and deletion. Each works without
+// password, email addresses, sessions and deletion (the connected
+// accounts' forms are [OAuthPages]). Each works without
 // JavaScript: a POST answered with 303 to /profile and a notice, or the
 // profile again with the refusal next to its field. Every one re-reads
 // the session from the store first: an ended session changes nothing.
@@ -33,6 +34,7 @@ var accountNotices = map[string][2]string{
 	"email-removed":  {"emails", "The address was removed."},
 	"session":        {"sessions", "The session was signed out."},
 	"sessions":       {"sessions", "Every other device was signed out."},
+	"disconnected":   {"connections", "The account was disconnected."},
 }
 
 func doneNotice(done string) AccountForm {
@@ -72,36 +74,43 @@ func (f *AccountForms) handle(section string, fn accountAction) http.Handler {
 			return
 		}
 		done, err := fn(ctx, acct, form, r)
-		if err == nil {
-			if done == "deleted" {
-				auth.AccountDeleted(w, r)
-				http.Redirect(w, r, "/?account=deleted", http.StatusSeeOther)
-				return
-			}
-			http.Redirect(w, r, "/profile?done="+done+"#"+accountNotices[done][0], http.StatusSeeOther)
-			return
-		}
-		if auth.IsReverificationRequired(err) {
-			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, auth.ReverifyPageURL("/profile#"+section), http.StatusSeeOther)
-			return
-		}
-		status, fields, msg, ok := refusal(w, err)
-		if !ok {
-			f.site.serverError(w, r, "account "+section, err)
-			return
-		}
-		for k, v := range fields {
-			if !shownFields[k] { // a field the forms do not have: above them
-				fields, msg = nil, v
-			}
-		}
-		out := AccountForm{Section: section, Error: msg, Fields: fields, EmailID: r.PathValue("id"),
-			Values: map[string]string{"first_name": form["first_name"], "last_name": form["last_name"], "email_address": form["email_address"]}}
-		profilePage(f.site, func(*http.Request) (profileOutcome, int, error) {
-			return profileOutcome{Form: out}, status, nil
-		}).ServeHTTP(w, r)
+		f.answer(w, r, section, form, done, err)
 	})
+}
+
+// answer ends a form of section that returned err: when nil, 303 to the
+// profile and the notice of done; a session that must verify again goes
+// to the reverify page; a refusal shows the profile with it in section.
+func (f *AccountForms) answer(w http.ResponseWriter, r *http.Request, section string, form map[string]string, done string, err error) {
+	if err == nil {
+		if done == "deleted" {
+			auth.AccountDeleted(w, r)
+			http.Redirect(w, r, "/?account=deleted", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/profile?done="+done+"#"+accountNotices[done][0], http.StatusSeeOther)
+		return
+	}
+	if auth.IsReverificationRequired(err) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, auth.ReverifyPageURL("/profile#"+section), http.StatusSeeOther)
+		return
+	}
+	status, fields, msg, ok := refusal(w, err)
+	if !ok {
+		f.site.serverError(w, r, "account "+section, err)
+		return
+	}
+	for k, v := range fields {
+		if !shownFields[k] { // a field the forms do not have: above them
+			fields, msg = nil, v
+		}
+	}
+	out := AccountForm{Section: section, Error: msg, Fields: fields, EmailID: r.PathValue("id"),
+		Values: map[string]string{"first_name": form["first_name"], "last_name": form["last_name"], "email_address": form["email_address"]}}
+	profilePage(f.site, func(*http.Request) (profileOutcome, int, error) {
+		return profileOutcome{Form: out}, status, nil
+	}).ServeHTTP(w, r)
 }
 
 // shownFields are the fields the account forms show a message next to.
@@ -207,6 +216,7 @@ var activityNames = map[string]string{
 	"user.totp_enabled": "Two-step verification turned on", "user.totp_disabled": "Two-step verification turned off",
 	"user.backup_codes_regenerated": "New backup codes made", "user.backup_codes_deleted": "Backup codes removed",
 	"user.backup_code_used": "Backup code used", "session.reverified": "Identity confirmed again",
+	"externalAccount.created": "Account connected", "externalAccount.deleted": "Account disconnected",
 }
 
 func activityName(name string) string {

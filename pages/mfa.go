@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/auth"
 	"github.com/gatehouse-dev/gatehouse/components"
@@ -184,14 +185,44 @@ func NewReverification(site *Site) *Reverification { return &Reverification{site
 
 // reverifyStrategies are the strategies the page offers acct: for a user
 // with an authenticator app its codes (Clerk's strict level asks for the
-// second factor, so the password alone would not do), the password also
-// for strict_mfa (both factors); the password for a user without one.
+// second factor, so a first factor alone would not do), the first factors
+// (the password, the connected providers) also for strict_mfa (both
+// factors); the first factors for a user without one.
 func reverifyStrategies(acct *auth.Account, level string) []string {
 	all := acct.ReverifyStrategies()
 	if !slices.Contains(all, auth.StrategyTOTP) || level == string(auth.StrictMFA) {
 		return all
 	}
-	return slices.DeleteFunc(slices.Clone(all), func(s string) bool { return s == strategyPassword })
+	return slices.DeleteFunc(slices.Clone(all), firstFactor)
+}
+
+// firstFactor reports whether strategy verifies the first factor: the
+// password, or a connected provider (oauth_google, oauth_custom_acme, …).
+func firstFactor(strategy string) bool {
+	return strategy == strategyPassword || strings.HasPrefix(strategy, oauthStrategyPrefix)
+}
+
+// splitStrategies separates strategies into those answered on the page's
+// form (the password and codes) and the buttons of the connected
+// providers among them that are configured.
+func splitStrategies(r *http.Request, strategies []string) (forms []string, providers []components.ProviderButton) {
+	var byStrategy map[string]auth.OAuthProvider
+	for _, s := range strategies {
+		if !strings.HasPrefix(s, oauthStrategyPrefix) {
+			forms = append(forms, s)
+			continue
+		}
+		if byStrategy == nil {
+			byStrategy = map[string]auth.OAuthProvider{}
+			for _, p := range auth.OAuthProviders(r) {
+				byStrategy[p.Strategy] = p
+			}
+		}
+		if p, ok := byStrategy[s]; ok {
+			providers = append(providers, components.ProviderButton{Name: p.Name, Label: p.Label})
+		}
+	}
+	return forms, providers
 }
 
 // reverifyLevels are the levels the page knows (others count as strict).
@@ -264,15 +295,26 @@ var reverifyLeads = map[string]string{
 	strategyPassword:        "Enter your password to continue.",
 }
 
+// reverifyProvidersLead is the lead of a reverify page with only
+// providers' buttons.
+const reverifyProvidersLead = "Continue with your connected account to confirm it's you."
+
+// render shows the reverify page: the form of one strategy with links to
+// the others, and a button for each connected provider. An account with
+// only providers to confirm with shows their buttons alone.
 func (rv *Reverification) render(w http.ResponseWriter, r *http.Request, status int, acct *auth.Account, p components.FactorFormProps) {
-	strategies := reverifyStrategies(acct, p.Level)
-	if len(strategies) == 0 {
+	strategies, providers := splitStrategies(r, reverifyStrategies(acct, p.Level))
+	if len(strategies) == 0 && len(providers) == 0 {
 		rv.site.Render(w, r, http.StatusForbidden, "Cannot confirm", components.ErrorPage(http.StatusForbidden,
-			"There is no way to confirm it's you", "Your account has neither a password nor an authenticator app. Sign in again to continue."))
+			"There is no way to confirm it's you", "Your account has no password, authenticator app or connected account to confirm with. Sign in again to continue."))
 		return
 	}
-	p.Strategy = factorStrategy(p.Strategy, strategies)
-	p.Title, p.Lead, p.Submit = "Confirm it's you", reverifyLeads[p.Strategy], "Continue"
+	p.Title, p.Submit = "Confirm it's you", "Continue"
+	p.Strategy, p.Lead = "", reverifyProvidersLead
+	if len(strategies) > 0 {
+		p.Strategy = factorStrategy(p.Strategy, strategies)
+		p.Lead = reverifyLeads[p.Strategy]
+	}
 	p.Action = auth.ReverifyURL
 	p.Username = acct.User().PrimaryEmail()
 	q := url.Values{"redirect_url": {p.RedirectURL}}
@@ -280,6 +322,7 @@ func (rv *Reverification) render(w http.ResponseWriter, r *http.Request, status 
 		q.Set("level", p.Level)
 	}
 	p.Options = factorOptions(auth.ReverifyURL, q, p.Strategy, strategies)
+	p.Providers, p.ProviderAction = providers, reverifyOAuthPrefix
 	p.BackURL, p.BackLabel = "/profile", "Cancel"
 	rv.site.Render(w, r, status, "Confirm it's you", components.FactorForm(p))
 }
@@ -299,7 +342,9 @@ func (rv *Reverification) Reverify() http.Handler {
 		if acct == nil {
 			return
 		}
-		strategy := factorStrategy(form["strategy"], reverifyStrategies(acct, form["level"]))
+		// The providers answer through their own flow, not this form.
+		strategies, _ := splitStrategies(r, reverifyStrategies(acct, form["level"]))
+		strategy := factorStrategy(form["strategy"], strategies)
 		secret := form["code"]
 		if strategy == strategyPassword {
 			secret = form["password"]

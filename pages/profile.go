@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -15,6 +16,9 @@ type ProfileProps struct {
 	User     *auth.User
 	Sessions []*auth.Session
 	APIKeys  APIKeysView
+	// Connections are the user's connected accounts and the providers
+	// they may connect.
+	Connections ConnectionsView
 	// Form is the outcome of the account form just posted, if any.
 	Form AccountForm
 	// Activity is the newest page of the user's security activity.
@@ -27,7 +31,7 @@ type ProfileProps struct {
 // notice after one that worked, or its refusal next to its fields.
 type AccountForm struct {
 	// Section names the card the outcome belongs to (name, password,
-	// emails, sessions, delete).
+	// emails, connections, sessions, delete).
 	Section string
 	Notice  string
 	Error   string
@@ -58,6 +62,14 @@ func Profile(site *Site) http.Handler {
 // outcome), served with its status. outcome runs after the user is
 // loaded, so a form acts only for a live account.
 func profilePage(site *Site, outcome func(*http.Request) (profileOutcome, int, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		profileLoader(site, w, outcome).Handler(site).ServeHTTP(w, r)
+	})
+}
+
+// profileLoader is the profile page of one request: its loader opens the
+// account with w, which clears the cookies of a session that has ended.
+func profileLoader(site *Site, w http.ResponseWriter, outcome func(*http.Request) (profileOutcome, int, error)) Page[ProfileProps] {
 	return Page[ProfileProps]{Name: "profile", Title: "Profile", View: profileView, Load: func(r *http.Request) (Result[ProfileProps], error) {
 		a, err := auth.GetAuth(r)
 		if err != nil {
@@ -110,11 +122,82 @@ func profilePage(site *Site, outcome func(*http.Request) (profileOutcome, int, e
 		if a.Actor != nil {
 			view.Disabled = errActorAPIKeys
 		}
+		var conns ConnectionsView
+		if a.TokenType == auth.SessionToken {
+			acct, _, err := auth.OpenAccount(w, r)
+			switch {
+			case errors.Is(err, auth.ErrSessionEnded):
+				return RedirectToSignIn[ProfileProps](r, site)
+			case errors.Is(err, auth.ErrCannotMint):
+				// No identity server here: nothing to connect.
+			case err != nil:
+				return Result[ProfileProps]{}, err
+			default:
+				conns = connectionsView(r, acct)
+			}
+		}
 		props, err := auth.BuildClerkProps(r, auth.InitState{User: user})
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
 		return PropsStatus(ProfileProps{Base: Base{Clerk: props}, Auth: a, User: user, Sessions: live, APIKeys: view,
-			Form: out.Form, Activity: activity.Data, ActivityTotal: activity.TotalCount, ActivityPage: page}, status)
-	}}.Handler(site)
+			Connections: conns, Form: out.Form, Activity: activity.Data, ActivityTotal: activity.TotalCount, ActivityPage: page}, status)
+	}}
+}
+
+// ConnectionsView is the view model of the profile's connected accounts
+// card: the accounts connected to the user, and a button for each
+// configured provider not connected yet.
+type ConnectionsView struct {
+	Accounts []ConnectedAccount
+	Connect  []components.ProviderButton
+	// Disabled says why this session cannot connect or disconnect
+	// accounts, or is "".
+	Disabled string
+}
+
+// Shown reports whether the card has anything to show: a connected
+// account, or a provider to connect.
+func (v ConnectionsView) Shown() bool { return len(v.Accounts) > 0 || len(v.Connect) > 0 }
+
+// ConnectedAccount is one account of a provider connected to the user.
+type ConnectedAccount struct {
+	// ID names the account in its disconnect form's action.
+	ID string
+	// Provider is the provider's name, Label its name for people.
+	Provider, Label string
+	// Address is the account's email address, or its username without one.
+	Address string
+	// ConnectedAt is when it was connected, formatted.
+	ConnectedAt string
+}
+
+const errActorConnections = "Connected accounts are the user's own to manage; an impersonation session cannot connect or disconnect them."
+
+// connectionsView lists acct's connected accounts, labelled by their
+// configured provider (an account of a provider no longer configured by
+// its name), and the configured providers acct has not connected.
+func connectionsView(r *http.Request, acct *auth.Account) ConnectionsView {
+	var v ConnectionsView
+	providers := auth.OAuthProviders(r)
+	labels := make(map[string]string, len(providers))
+	for _, p := range providers {
+		labels[p.Name] = p.Label
+	}
+	connected := map[string]bool{}
+	for _, ea := range acct.ExternalAccounts() {
+		connected[ea.Provider] = true
+		v.Accounts = append(v.Accounts, ConnectedAccount{ID: ea.ID, Provider: ea.Provider,
+			Label: valueOr(labels[ea.Provider], ea.Provider), Address: valueOr(ea.EmailAddress, ea.Username),
+			ConnectedAt: formatMillis(ea.CreatedAt)})
+	}
+	for _, p := range providers {
+		if !connected[p.Name] {
+			v.Connect = append(v.Connect, components.ProviderButton{Name: p.Name, Label: p.Label})
+		}
+	}
+	if acct.Impersonated() {
+		v.Disabled = errActorConnections
+	}
+	return v
 }

@@ -44,6 +44,7 @@ func (f *AuthForms) SignInPage() http.Handler {
 func (f *AuthForms) renderSignIn(w http.ResponseWriter, r *http.Request, status int, p components.SignInFormProps) {
 	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
 	p.SignUpURL = f.site.Env.SignUpURL
+	p.Providers = oauthButtons(r)
 	if p.RedirectURL != "" {
 		p.SignUpURL = auth.WithRedirectURL(p.SignUpURL, p.RedirectURL)
 	}
@@ -92,6 +93,7 @@ func (f *AuthForms) SignUpPage() http.Handler {
 func (f *AuthForms) renderSignUp(w http.ResponseWriter, r *http.Request, status int, p components.SignUpFormProps) {
 	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
 	p.SignInURL = f.site.Env.SignInURL
+	p.Providers = oauthButtons(r)
 	if p.RedirectURL != "" {
 		p.SignInURL = auth.WithRedirectURL(p.SignInURL, p.RedirectURL)
 	}

@@ -485,8 +485,31 @@ function userResource(u) {
   };
 }
 
+// signIn/signUp.authenticateWithRedirect({strategy: 'oauth_google', redirectUrl,
+// redirectUrlComplete}): the frontend API starts the flow (its cookie is set on
+// this browser) and names the provider's page; the provider sends the browser
+// back to the server's callback, which signs in and goes on to
+// redirectUrlComplete (else redirectUrl).
+function authenticateWithRedirect(kind) {
+  return async (p = {}) => {
+    const res = await api(`/client/${kind}`, { body: {
+      strategy: p.strategy, redirect_url: p.redirectUrl ?? '', action_complete_redirect_url: p.redirectUrlComplete ?? '',
+    } });
+    const v = kind === 'sign_ins' ? res?.first_factor_verification : res?.verifications?.external_account;
+    const next = v?.external_verification_redirect_url;
+    if (typeof next !== 'string' || !next) throw new ClerkAPIError(500, res);
+    window.location.assign(next);
+    return res;
+  };
+}
+
+const client = {
+  signIn: { authenticateWithRedirect: authenticateWithRedirect('sign_ins') },
+  signUp: { authenticateWithRedirect: authenticateWithRedirect('sign_ups') },
+};
+
 const Clerk = {
-  version: VERSION, isLoaded: true, loaded: true, publishableKey: env.publishableKey,
+  version: VERSION, client, isLoaded: true, loaded: true, publishableKey: env.publishableKey,
   get session() { return currentSession(); },
   get user() { return userResource(state.user); },
   get organization() { return useOrganization().organization; },

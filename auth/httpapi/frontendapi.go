@@ -158,6 +158,9 @@ func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
 	var res *identity.SignedIn
 	ctx := f.limiter.RequestContext(r, "")
 	switch {
+	case strings.HasPrefix(form["strategy"], "oauth_"):
+		f.startOAuth(w, r, "sign_in", form)
+		return
 	case form["strategy"] == "ticket":
 		// An actor token: impersonation (Clerk's ticket strategy).
 		res, err = f.svc.SignInWithActorToken(ctx, form["ticket"], identity.ClientCookieValue(r), r.Header.Get("Origin"))
@@ -191,6 +194,10 @@ func (f *FrontendAPI) signUp(w http.ResponseWriter, r *http.Request) {
 	form, err := ReadForm(w, r)
 	if err != nil {
 		f.fail(w, r, err)
+		return
+	}
+	if strings.HasPrefix(form["strategy"], "oauth_") {
+		f.startOAuth(w, r, "sign_up", form)
 		return
 	}
 	in := identity.SignUpInput{

@@ -150,3 +150,45 @@ func (c *Cookies) SetAttempts(w http.ResponseWriter, a Attempts) {
 	http.SetCookie(w, c.cookie(AttemptCookie, v, int((24*time.Hour)/time.Second)))
 	w.Header().Set("Cache-Control", "no-store")
 }
+
+// OAuthFlowCookie holds the sign-in with a provider under way in this
+// browser ([OAuthFlow], sealed like the client cookie). It is sent only to
+// the callbacks, and SameSite=Lax lets the provider's redirect back, a
+// top-level navigation, carry it.
+const OAuthFlowCookie = "__oauth_flow"
+
+const oauthFlowPath = "/sign-in/oauth/"
+
+// SetOAuthFlow keeps f in this browser until it expires.
+func (c *Cookies) SetOAuthFlow(w http.ResponseWriter, f *OAuthFlow) error {
+	v, err := c.codec.Encode(OAuthFlowCookie, f)
+	if err != nil {
+		return fmt.Errorf("identity: oauth flow cookie: %w", err)
+	}
+	ck := c.cookie(OAuthFlowCookie, v, int(oauthFlowTTL/time.Second))
+	ck.Path = oauthFlowPath
+	http.SetCookie(w, ck)
+	w.Header().Set("Cache-Control", "no-store")
+	return nil
+}
+
+// ReadOAuthFlow returns this browser's flow, or nil when there is none
+// (or it is not ours).
+func (c *Cookies) ReadOAuthFlow(r *http.Request) *OAuthFlow {
+	ck, err := r.Cookie(OAuthFlowCookie)
+	if err != nil {
+		return nil
+	}
+	var f OAuthFlow
+	if c.codec.Decode(OAuthFlowCookie, ck.Value, &f) != nil {
+		return nil
+	}
+	return &f
+}
+
+// ClearOAuthFlow forgets this browser's flow: a callback is used once.
+func (c *Cookies) ClearOAuthFlow(w http.ResponseWriter) {
+	ck := c.cookie(OAuthFlowCookie, "", -1)
+	ck.Path = oauthFlowPath
+	http.SetCookie(w, ck)
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/auth/social"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
@@ -77,6 +78,11 @@ func (a *Account) ReverifyStrategies() []string {
 	}
 	if a.user.PasswordHash != "" {
 		out = append(out, "password")
+	}
+	for _, ea := range a.user.ExternalAccounts {
+		if _, ok := a.svc.Provider(ea.Provider); ok {
+			out = append(out, social.Strategy(ea.Provider))
+		}
 	}
 	return out
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
 	"github.com/gatehouse-dev/gatehouse/auth/roles"
+	"github.com/gatehouse-dev/gatehouse/auth/social"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
@@ -81,6 +82,9 @@ type Config struct {
 	// MFARequired makes the session of a user without a second factor
 	// pending, with the task of setting one up (MFA_REQUIRED).
 	MFARequired bool
+	// Providers are the OAuth and OpenID providers people can sign in
+	// with (OAUTH_PROVIDERS), in the order of their buttons.
+	Providers []*social.Provider
 }
 
 // Service signs people in and out and mints their session tokens.
@@ -293,11 +297,18 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 // *SecondFactorRequired error naming the sign-in attempt that waits for
 // the code, so a caller that does not handle it signs nobody in.
 func (s *Service) startSession(ctx context.Context, u *store.User, clientCookie, origin string) (*SignedIn, error) {
+	return s.startSessionBy(ctx, u, "", clientCookie, origin)
+}
+
+// startSessionBy is startSession for a first factor other than a password
+// or code (strategy, recorded with the session's creation).
+func (s *Service) startSessionBy(ctx context.Context, u *store.User, strategy, clientCookie, origin string) (*SignedIn, error) {
 	if HasSecondFactor(u) {
 		return nil, s.needSecondFactor(ctx, u)
 	}
 	c, secret := s.newClient(ctx, clientCookie)
 	sess := s.newSession(ctx, c.ID, u.ID)
+	sess.Strategy = strategy
 	if err := s.store.CreateSession(ctx, *c, *sess); err != nil {
 		return nil, fmt.Errorf("identity: create session: %w", err)
 	}

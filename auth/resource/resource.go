@@ -6,39 +6,41 @@ package resource
 
 import (
 	"encoding/json"
+	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/auth/social"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
 // User is Clerk's User resource.
 type User struct {
-	Object                  string          `json:"object"`
-	ID                      string          `json:"id"`
-	Username                *string         `json:"username"`
-	FirstName               *string         `json:"first_name"`
-	LastName                *string         `json:"last_name"`
-	ImageURL                string          `json:"image_url"`
-	HasImage                bool            `json:"has_image"`
-	PrimaryEmailAddressID   *string         `json:"primary_email_address_id"`
-	PrimaryPhoneNumberID    *string         `json:"primary_phone_number_id"`
-	PasswordEnabled         bool            `json:"password_enabled"`
-	TwoFactorEnabled        bool            `json:"two_factor_enabled"`
-	TOTPEnabled             bool            `json:"totp_enabled"`
-	BackupCodeEnabled       bool            `json:"backup_code_enabled"`
-	MFAEnabledAt            *int64          `json:"mfa_enabled_at"`
-	MFADisabledAt           *int64          `json:"mfa_disabled_at"`
-	EmailAddresses          []EmailAddress  `json:"email_addresses"`
-	PhoneNumbers            []any           `json:"phone_numbers"`
-	ExternalAccounts        []any           `json:"external_accounts"`
-	PublicMetadata          json.RawMessage `json:"public_metadata"`
-	PrivateMetadata         json.RawMessage `json:"private_metadata,omitempty"`
-	UnsafeMetadata          json.RawMessage `json:"unsafe_metadata"`
-	Banned                  bool            `json:"banned"`
-	Locked                  bool            `json:"locked"`
-	LockoutExpiresInSeconds *int64          `json:"lockout_expires_in_seconds"`
-	LastSignInAt            *int64          `json:"last_sign_in_at"`
-	CreatedAt               int64           `json:"created_at"`
-	UpdatedAt               int64           `json:"updated_at"`
+	Object                  string            `json:"object"`
+	ID                      string            `json:"id"`
+	Username                *string           `json:"username"`
+	FirstName               *string           `json:"first_name"`
+	LastName                *string           `json:"last_name"`
+	ImageURL                string            `json:"image_url"`
+	HasImage                bool              `json:"has_image"`
+	PrimaryEmailAddressID   *string           `json:"primary_email_address_id"`
+	PrimaryPhoneNumberID    *string           `json:"primary_phone_number_id"`
+	PasswordEnabled         bool              `json:"password_enabled"`
+	TwoFactorEnabled        bool              `json:"two_factor_enabled"`
+	TOTPEnabled             bool              `json:"totp_enabled"`
+	BackupCodeEnabled       bool              `json:"backup_code_enabled"`
+	MFAEnabledAt            *int64            `json:"mfa_enabled_at"`
+	MFADisabledAt           *int64            `json:"mfa_disabled_at"`
+	EmailAddresses          []EmailAddress    `json:"email_addresses"`
+	PhoneNumbers            []any             `json:"phone_numbers"`
+	ExternalAccounts        []ExternalAccount `json:"external_accounts"`
+	PublicMetadata          json.RawMessage   `json:"public_metadata"`
+	PrivateMetadata         json.RawMessage   `json:"private_metadata,omitempty"`
+	UnsafeMetadata          json.RawMessage   `json:"unsafe_metadata"`
+	Banned                  bool              `json:"banned"`
+	Locked                  bool              `json:"locked"`
+	LockoutExpiresInSeconds *int64            `json:"lockout_expires_in_seconds"`
+	LastSignInAt            *int64            `json:"last_sign_in_at"`
+	CreatedAt               int64             `json:"created_at"`
+	UpdatedAt               int64             `json:"updated_at"`
 }
 
 // FullName returns "First Last", trimmed.
@@ -103,13 +105,70 @@ func NewVerification(e store.EmailAddress) Verification {
 		strategy = "admin"
 	}
 	object := "verification_otp"
-	switch strategy {
-	case "admin":
+	switch {
+	case strategy == "admin":
 		object = "verification_admin"
-	case "ticket":
+	case strategy == "ticket":
 		object = "verification_ticket"
+	case strings.HasPrefix(strategy, "from_oauth_"):
+		object = "verification_from_oauth"
 	}
 	return Verification{Object: object, Status: "verified", Strategy: &strategy}
+}
+
+// ExternalAccount is Clerk's ExternalAccount resource: an account at an
+// OAuth or OpenID provider connected to the user.
+type ExternalAccount struct {
+	Object               string            `json:"object"`
+	ID                   string            `json:"id"`
+	Provider             string            `json:"provider"`
+	IdentificationID     string            `json:"identification_id"`
+	ProviderUserID       string            `json:"provider_user_id"`
+	ApprovedScopes       string            `json:"approved_scopes"`
+	EmailAddress         string            `json:"email_address"`
+	EmailAddressVerified bool              `json:"email_address_verified"`
+	FirstName            string            `json:"first_name"`
+	LastName             string            `json:"last_name"`
+	AvatarURL            string            `json:"avatar_url"`
+	ImageURL             *string           `json:"image_url"`
+	Username             *string           `json:"username"`
+	PhoneNumber          *string           `json:"phone_number"`
+	PublicMetadata       json.RawMessage   `json:"public_metadata"`
+	Label                *string           `json:"label"`
+	CreatedAt            int64             `json:"created_at"`
+	UpdatedAt            int64             `json:"updated_at"`
+	Verification         OAuthVerification `json:"verification"`
+}
+
+// OAuthVerification is the verification of an external account: its
+// strategy is the provider's (oauth_google, oauth_custom_acme, …).
+type OAuthVerification struct {
+	Object   string `json:"object"`
+	Status   string `json:"status"`
+	Strategy string `json:"strategy"`
+	Attempts *int   `json:"attempts"`
+	ExpireAt int64  `json:"expire_at"`
+}
+
+// NewExternalAccount converts one of u's stored external accounts. Its
+// identification is the user's address of the same value when there is
+// one (Clerk links the two), else the account itself.
+func NewExternalAccount(u *store.User, ea store.ExternalAccount) ExternalAccount {
+	strategy := social.Strategy(ea.Provider)
+	ident := ea.ID
+	for _, e := range u.EmailAddresses {
+		if e.Email == ea.EmailAddress {
+			ident = e.ID
+		}
+	}
+	return ExternalAccount{
+		Object: "external_account", ID: ea.ID, Provider: strategy, IdentificationID: ident,
+		ProviderUserID: ea.ProviderUserID, EmailAddress: ea.EmailAddress, EmailAddressVerified: ea.EmailVerified,
+		FirstName: ea.FirstName, LastName: ea.LastName, AvatarURL: ea.ImageURL, ImageURL: optional(ea.ImageURL),
+		Username: optional(ea.Username), PublicMetadata: json.RawMessage("{}"),
+		CreatedAt: ea.CreatedAt, UpdatedAt: ea.UpdatedAt,
+		Verification: OAuthVerification{Object: "verification_oauth", Status: "verified", Strategy: strategy, ExpireAt: ea.UpdatedAt},
+	}
 }
 
 // Session is Clerk's Session resource.
@@ -148,7 +207,7 @@ func NewUser(u *store.User, private bool, now int64) *User {
 		MFADisabledAt:     optionalMillis(u.MFADisabledAt),
 		EmailAddresses:    make([]EmailAddress, 0, len(u.EmailAddresses)),
 		PhoneNumbers:      []any{},
-		ExternalAccounts:  []any{},
+		ExternalAccounts:  make([]ExternalAccount, 0, len(u.ExternalAccounts)),
 		PublicMetadata:    orEmpty(u.PublicMetadata),
 		UnsafeMetadata:    orEmpty(u.UnsafeMetadata),
 		Banned:            u.Banned,
@@ -172,6 +231,9 @@ func NewUser(u *store.User, private bool, now int64) *User {
 			secs := (u.LockedUntil - now + 999) / 1000
 			out.LockoutExpiresInSeconds = &secs
 		}
+	}
+	for _, ea := range u.ExternalAccounts {
+		out.ExternalAccounts = append(out.ExternalAccounts, NewExternalAccount(u, ea))
 	}
 	for _, e := range u.EmailAddresses {
 		out.EmailAddresses = append(out.EmailAddresses, EmailAddress{

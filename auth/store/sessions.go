@@ -66,6 +66,9 @@ func createSession(ctx context.Context, tx *sql.Tx, c Client, s Session) error {
 	}
 	ev := AuditEvent{Name: "session.created", UserID: s.UserID, SessionID: s.ID, ResourceID: s.ID, Object: ObjectSession}
 	if len(s.Actor) == 0 {
+		if s.Strategy != "" {
+			ev.Payload, _ = json.Marshal(map[string]string{"strategy": s.Strategy}) // a string cannot fail
+		}
 		return audit(ctx, tx, ev)
 	}
 	var act struct {

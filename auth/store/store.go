@@ -57,6 +57,11 @@ type User struct {
 	MFAEnabledAt, MFADisabledAt int64
 	EmailAddresses              []EmailAddress
 	PrimaryEmailAddressID       string
+	// ExternalAccounts are the user's accounts at providers; the users
+	// row counts them (ExternalAccountCount) so that a user without any
+	// is read in one statement.
+	ExternalAccounts     []ExternalAccount
+	ExternalAccountCount int
 }
 
 // PrimaryEmail returns the user's primary email address, or "".
@@ -157,6 +162,10 @@ type Session struct {
 	// UserAgent and IPAddress are the browser's at sign-in, for the
 	// sessions list.
 	UserAgent, IPAddress string
+	// Strategy is how the sign-in that made the session verified its
+	// first factor when it was not a password (oauth_google, …); it goes
+	// into session.created's payload and is not stored.
+	Strategy string `json:"-"`
 }
 
 // SessionFilter selects sessions for [Store.ListSessions]. Empty fields match all.
@@ -271,6 +280,7 @@ type Store interface {
 	MachineStore      // machines and their scopes (machines.go)
 	MachineTokenStore // M2M tokens and API keys (machinetokens.go)
 	AccountStore      // attempts, codes, addresses, account changes (accounts.go, codes.go)
+	SocialStore       // accounts at OAuth and OpenID providers (social.go)
 }
 
 // AccountStore holds what verified addresses, password resets and the

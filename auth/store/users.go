@@ -13,7 +13,7 @@ import (
 
 const userColumns = `id, first_name, last_name, password_hash, public_metadata, private_metadata,
 	unsafe_metadata, banned, failed_sign_ins, locked_until, last_sign_in_at, created_at, updated_at,
-	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at`
+	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at, external_accounts`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -29,7 +29,7 @@ func (r *userRow) dests() []any {
 	u := &r.u
 	return []any{&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &r.pub, &r.priv, &r.unsafe,
 		&r.banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt,
-		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt}
+		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt, &u.ExternalAccountCount}
 }
 
 func (r *userRow) user() *User {
@@ -124,7 +124,16 @@ func getUserWithEmails(ctx context.Context, q queryer, id string) (*User, error)
 	if u == nil {
 		return nil, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 	}
-	return u, nil
+	return u, loadExtras(ctx, q, u)
+}
+
+// loadExtras reads what the users row only counts: the external accounts
+// (none for most users, so most reads stay one statement).
+func loadExtras(ctx context.Context, q queryer, u *User) error {
+	if u.ExternalAccountCount == 0 {
+		return nil
+	}
+	return loadExternalAccounts(ctx, q, u)
 }
 
 type queryer interface {
@@ -197,7 +206,7 @@ func getUserLocked(ctx context.Context, q queryer, id, lock string) (*User, erro
 	if err := loadEmails(ctx, q, u); err != nil {
 		return nil, err
 	}
-	return u, nil
+	return u, loadExtras(ctx, q, u)
 }
 
 // GetUserByEmail returns the user owning the (normalised) address, or ErrNotFound.
@@ -265,6 +274,9 @@ func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	}
 	for _, u := range users {
 		if err := loadEmails(ctx, db.read, u); err != nil {
+			return nil, 0, err
+		}
+		if err := loadExtras(ctx, db.read, u); err != nil {
 			return nil, 0, err
 		}
 	}

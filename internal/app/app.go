@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 	"github.com/gatehouse-dev/gatehouse/auth/httpapi"
+	"github.com/gatehouse-dev/gatehouse/auth/social"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -113,6 +114,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		st.Close()
 		return nil, fmt.Errorf("derive the code key: %w", err)
 	}
+	providers, err := oauthProviders(ctx, cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	mailGate := identity.NewMailGate(st, identity.DefaultMailLimits())
 	orgRoles := InstanceRoles()
 	idCfg := identity.Config{
@@ -122,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
 		SignUpVerification: cfg.SignUpVerification, SignInDelay: cfg.SignInDelay, Development: !cfg.Production, CodeKey: codeKey, Mail: mailGate,
 		AppName: cfg.AppName, TOTPKeys: totpKeys, ReverificationMaxAge: cfg.ReverificationMaxAge, MFARequired: cfg.MFARequired,
+		Providers: providers,
 	}
 	if sender != nil {
 		idCfg.SendCode = func(ctx context.Context, m identity.CodeMail) error { return sender.Send(ctx, codeEmail(m)) }
@@ -231,4 +238,27 @@ func NewClient(cfg *config.Config, st store.Store, log *slog.Logger) *clerkclien
 		clerkclient.WithOrgs(identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: InstanceRoles(), Log: log})),
 		clerkclient.WithActorTokens(identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: log})),
 		clerkclient.WithEncryptionKey(cfg.EncryptionKey))
+}
+
+// oauthProviders sets up the providers of OAUTH_PROVIDERS. In production a
+// provider whose discovery fails stops the start; in development it is
+// tried again at the first sign-in, and each redirect URI is printed, to
+// be registered with its provider.
+func oauthProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) ([]*social.Provider, error) {
+	var out []*social.Provider
+	for _, pc := range cfg.OAuthProviders {
+		p, err := social.New(ctx, pc, social.Options{AppURL: cfg.AppURL,
+			AllowInsecureLoopback: !cfg.Production, LazyDiscovery: !cfg.Production})
+		if err != nil {
+			return nil, err
+		}
+		if p.DiscoveryPending() {
+			log.Warn("OAuth provider discovery failed; it is tried again at the first sign-in", "provider", p.Name(), "issuer", pc.Issuer)
+		}
+		if !cfg.Production {
+			log.Info("sign-in with a provider: register this redirect URI with it", "provider", p.Name(), "redirect_uri", p.RedirectURI())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

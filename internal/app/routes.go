@@ -42,6 +42,12 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	rv := pages.NewReverification(site)
 	r.Get(auth.ReverifyURL, rv.Page().ServeHTTP)
 	r.Post(auth.ReverifyURL, rv.Reverify().ServeHTTP)
+	oauth := pages.NewOAuthPages(site)
+	r.Post("/sign-in/oauth/{provider}", oauth.SignIn().ServeHTTP)
+	r.Get("/sign-in/oauth/{provider}/callback", oauth.Callback().ServeHTTP)
+	r.Post("/profile/connections/{provider}", oauth.Connect().ServeHTTP)
+	r.Post("/profile/connections/{id}/disconnect", oauth.Disconnect().ServeHTTP)
+	r.Post(auth.ReverifyURL+"/oauth/{provider}", oauth.Reverify().ServeHTTP)
 	r.Post("/sign-out", forms.SignOut().ServeHTTP)
 	r.Get("/sign-out", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost) // state never changes on GET

@@ -21,10 +21,10 @@ import (
 const module = "github.com/gatehouse-dev/gatehouse"
 
 // maxAuthLines bounds package auth, the library an app reads first. It
-// grew by the doors of second factors and reverification, which pages
-// call as they call the sign-in doors; their rules live in token and
-// identity.
-const maxAuthLines = 2100
+// grew by the doors of second factors, reverification and sign-in with a
+// provider, which pages call as they call the sign-in doors; their rules
+// live in token, identity and social.
+const maxAuthLines = 2300
 
 type pkg struct {
 	ImportPath string

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/auth/social"
 )
 
 // Config is the instance configuration.
@@ -54,6 +56,9 @@ type Config struct {
 	// AppName (APP_NAME, default Gatehouse) names the app in
 	// authenticator apps.
 	AppName string
+	// OAuthProviders are the providers of OAUTH_PROVIDERS with their
+	// OAUTH_<NAME>_… variables, in order.
+	OAuthProviders []social.Config
 
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []string
@@ -287,6 +292,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.AppName = strings.TrimSpace(get("APP_NAME", "Gatehouse")); c.AppName == "" || len(c.AppName) > 64 || strings.ContainsAny(c.AppName, ":\n") {
 		return nil, &Error{Msg: "config: APP_NAME must be 1 to 64 characters, without a colon"}
 	}
+	if c.OAuthProviders, err = oauthProviders(get); err != nil {
+		return nil, err
+	}
 	switch v := get("CLERK_ORGANIZATIONS_REQUIRED", "false"); v {
 	case "true":
 		c.OrganizationsRequired = true
@@ -460,4 +468,31 @@ func hostOf(raw string) string {
 		return u.Hostname()
 	}
 	return "localhost"
+}
+
+// oauthProviders reads OAUTH_PROVIDERS and each provider's variables;
+// what only a request to the provider can tell (discovery) is checked
+// when the app starts.
+func oauthProviders(get func(name, def string) string) ([]social.Config, error) {
+	var out []social.Config
+	seen := map[string]bool{}
+	for _, name := range list(get("OAUTH_PROVIDERS", "")) {
+		name = strings.ToLower(name)
+		if seen[name] {
+			return nil, &Error{Msg: fmt.Sprintf("config: OAUTH_PROVIDERS names %q twice", name)}
+		}
+		seen[name] = true
+		env := "OAUTH_" + strings.ToUpper(name) + "_"
+		pc := social.Config{Name: name, ClientID: get(env+"CLIENT_ID", ""), ClientSecret: get(env+"CLIENT_SECRET", ""),
+			Issuer: get(env+"ISSUER", ""), Label: get(env+"LABEL", ""), Tenant: get(env+"TENANT", ""),
+			GitHubURL: get(env+"URL", ""), GitHubAPIURL: get(env+"API_URL", "")}
+		if sc := get(env+"SCOPES", ""); sc != "" {
+			pc.Scopes = strings.FieldsFunc(sc, func(r rune) bool { return r == ' ' || r == ',' })
+		}
+		if err := social.CheckConfig(pc); err != nil {
+			return nil, &Error{Msg: "config: " + err.Error()}
+		}
+		out = append(out, pc)
+	}
+	return out, nil
 }
