@@ -185,8 +185,14 @@ func (s *Service) SocialSignIn(ctx context.Context, name string, prof *social.Pr
 		return nil, &Error{Status: http.StatusForbidden, Code: "user_banned", Message: "This account cannot sign in.",
 			LongMessage: "This account is banned."}
 	}
-	if _, err := s.store.RecordSignIn(ctx, u.ID); err != nil {
+	// A locked account stays locked whatever the first factor: a lock
+	// set by an operator means no sign-in at all.
+	lockedUntil, err := s.store.RecordSignIn(ctx, u.ID)
+	if err != nil {
 		return nil, fmt.Errorf("identity: social sign-in: %w", err)
+	}
+	if lockedUntil > 0 {
+		return nil, errLockedUntil(lockedUntil, s.now())
 	}
 	s.log.InfoContext(ctx, "user signed in", "user_id", u.ID, "strategy", p.Strategy())
 	return s.startSessionBy(ctx, u, p.Strategy(), clientCookie, origin)
@@ -203,6 +209,9 @@ func (s *Service) linkOrCreate(ctx context.Context, p *social.Provider, ea store
 				s.log.InfoContext(ctx, "oauth link refused", "provider", p.Name(), "user_id", owner.ID,
 					"provider_verified", ea.EmailVerified)
 				return nil, &LinkRefused{Provider: p.Label(), Email: email}
+			}
+			if now := s.now(); owner.LockedUntil > now.UnixMilli() {
+				return nil, errLockedUntil(owner.LockedUntil, now) // and nothing linked
 			}
 			ea.UserID = owner.ID
 			if _, err := s.store.LinkExternalAccount(ctx, ea); err != nil {

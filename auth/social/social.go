@@ -145,9 +145,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Provider, error) {
 			p.oauth.Scopes = []string{"read:user", "user:email"}
 		}
 		base, api := strings.TrimSuffix(orDefault(cfg.GitHubURL, "https://github.com"), "/"), strings.TrimSuffix(orDefault(cfg.GitHubAPIURL, "https://api.github.com"), "/")
-		for _, u := range []string{base, api} {
+		for v, u := range map[string]string{"URL": base, "API_URL": api} {
 			if err := checkEndpoint(u, opts.AllowInsecureLoopback); err != nil {
-				return nil, fmt.Errorf("%w: %sURL: %v", ErrConfig, env, err)
+				return nil, fmt.Errorf("%w: %s%s: %v", ErrConfig, env, v, err)
 			}
 		}
 		p.oauth.Endpoint = oauth2.Endpoint{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"}
