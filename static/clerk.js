@@ -458,6 +458,11 @@ function userResource(u) {
   return {
     ...u,
     emailAddresses: (u.email_addresses ?? []).map(emailAddressResource),
+    externalAccounts: (u.external_accounts ?? []).map((a) => ({
+      ...a, provider: String(a.provider ?? '').replace(/^oauth_(custom_)?/, ''), providerUserId: a.provider_user_id,
+      emailAddress: a.email_address, firstName: a.first_name, lastName: a.last_name, imageUrl: a.image_url,
+      username: a.username, verification: a.verification,
+    })),
     update: (p = {}) => api(mePath(), {
       method: 'PATCH',
       body: Object.fromEntries(Object.entries({

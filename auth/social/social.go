@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,7 @@ type Profile struct {
 // Provider is one configured provider.
 type Provider struct {
 	name, label string
+	issuer      string // a discovered provider's
 	oauth       oauth2.Config
 	client      *http.Client
 	// github is set for the github preset, which is OAuth 2.0 without
@@ -187,6 +189,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Provider, error) {
 	if p.label == "" {
 		p.label = cfg.Name
 	}
+	p.issuer = cfg.Issuer
 	p.discover = func(ctx context.Context) (*oidc.Provider, error) {
 		ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, client), 10*time.Second)
 		defer cancel()
@@ -252,6 +255,24 @@ func (p *Provider) ready(ctx context.Context) (*oidc.Provider, error) {
 	}
 	p.setOIDC(op, &oidc.Config{ClientID: p.oauth.ClientID})
 	return op, nil
+}
+
+// FormOrigins are the origins the browser is sent to when a sign-in
+// starts (the authorization endpoint's, and a discovered issuer's while
+// discovery is pending), for the form-action of the pages' CSP: a
+// browser applies it to the redirect that follows a form.
+func (p *Provider) FormOrigins() []string {
+	c := p.config()
+	var out []string
+	for _, raw := range []string{c.Endpoint.AuthURL, p.issuer} {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			o := u.Scheme + "://" + u.Host
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }
 
 // Name is Gatehouse's name of the provider.

@@ -11,7 +11,7 @@ import (
 )
 
 // ErrLastSignInMethod means a change would leave a user with no way to
-// sign in (no password and no other connected account).
+// sign in (no password, connected account or passkey).
 var ErrLastSignInMethod = errors.New("store: the last way to sign in")
 
 // ExternalAccount is a user's account at an OAuth or OpenID provider:
@@ -194,7 +194,7 @@ func (db *DB) DeleteExternalAccount(ctx context.Context, userID, id string) (*Ex
 		if err != nil {
 			return fmt.Errorf("store: get external account: %w", err)
 		}
-		if u.PasswordHash == "" && u.ExternalAccountCount <= 1 {
+		if u.PasswordHash == "" && u.ExternalAccountCount <= 1 && u.PasskeyCount == 0 {
 			return fmt.Errorf("store: disconnect %s: %w", ea.Provider, ErrLastSignInMethod)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM external_accounts WHERE id = $1`, id); err != nil {

@@ -62,6 +62,8 @@ type User struct {
 	// is read in one statement.
 	ExternalAccounts     []ExternalAccount
 	ExternalAccountCount int
+	// PasskeyCount counts the user's passkeys (listed by ListPasskeys).
+	PasskeyCount int
 }
 
 // PrimaryEmail returns the user's primary email address, or "".
@@ -281,6 +283,7 @@ type Store interface {
 	MachineTokenStore // M2M tokens and API keys (machinetokens.go)
 	AccountStore      // attempts, codes, addresses, account changes (accounts.go, codes.go)
 	SocialStore       // accounts at OAuth and OpenID providers (social.go)
+	PasskeyStore      // WebAuthn credentials and ceremonies (passkeys.go)
 }
 
 // AccountStore holds what verified addresses, password resets and the

@@ -13,7 +13,7 @@ import (
 
 const userColumns = `id, first_name, last_name, password_hash, public_metadata, private_metadata,
 	unsafe_metadata, banned, failed_sign_ins, locked_until, last_sign_in_at, created_at, updated_at,
-	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at, external_accounts`
+	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at, external_accounts, passkeys`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -29,7 +29,7 @@ func (r *userRow) dests() []any {
 	u := &r.u
 	return []any{&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &r.pub, &r.priv, &r.unsafe,
 		&r.banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt,
-		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt, &u.ExternalAccountCount}
+		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt, &u.ExternalAccountCount, &u.PasskeyCount}
 }
 
 func (r *userRow) user() *User {

@@ -193,7 +193,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		r.Use(middleware.ClientIPFromRemoteAddr)
 	}
 	r.Use(hostGuard(cfg))
-	r.Use(SecurityHeaders(cfg.Production))
+	var formOrigins []string
+	for _, p := range providers {
+		formOrigins = append(formOrigins, p.FormOrigins()...)
+	}
+	r.Use(SecurityHeaders(cfg.Production, formOrigins...))
 	r.NotFound(authenticate(refusals.Handler(http.StatusNotFound, "resource_not_found", "No route matches this path.")).ServeHTTP)
 	r.MethodNotAllowed(authenticate(site.MethodNotAllowedHandler()).ServeHTTP)
 
