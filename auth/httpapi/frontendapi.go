@@ -43,6 +43,7 @@ func NewFrontendAPI(svc *identity.Service, limiter *Limiter, log *slog.Logger) *
 	}
 	routes = append(routes, f.accountRoutes()...)
 	routes = append(routes, f.mfaRoutes()...)
+	routes = append(routes, f.passkeyRoutes()...)
 	// One path may take several methods (GET, PATCH and DELETE /me).
 	allowed := map[string][]string{}
 	for _, rt := range routes {
@@ -160,6 +161,9 @@ func (f *FrontendAPI) signIn(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(form["strategy"], "oauth_"):
 		f.startOAuth(w, r, "sign_in", form)
+		return
+	case form["strategy"] == identity.StrategyPasskey:
+		f.startPasskeySignIn(w, r)
 		return
 	case form["strategy"] == "ticket":
 		// An actor token: impersonation (Clerk's ticket strategy).

@@ -228,6 +228,8 @@ func (f *FrontendAPI) signInAttempt(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.signedIn(w, r, id, res)
+	case identity.StrategyPasskey:
+		f.passkeyAttempt(w, r, id, form)
 	case "reset_password_email_code":
 		a, err := f.svc.AttemptResetCode(ctx, id, form["code"])
 		if err != nil {

@@ -85,6 +85,10 @@ type Config struct {
 	// Providers are the OAuth and OpenID providers people can sign in
 	// with (OAUTH_PROVIDERS), in the order of their buttons.
 	Providers []*social.Provider
+	// Passkeys is the WebAuthn relying party; nil turns passkeys off,
+	// and PasskeysOff says why (for the profile).
+	Passkeys    *Passkeys
+	PasskeysOff string
 }
 
 // Service signs people in and out and mints their session tokens.

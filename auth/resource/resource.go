@@ -32,6 +32,7 @@ type User struct {
 	EmailAddresses          []EmailAddress    `json:"email_addresses"`
 	PhoneNumbers            []any             `json:"phone_numbers"`
 	ExternalAccounts        []ExternalAccount `json:"external_accounts"`
+	Passkeys                []Passkey         `json:"passkeys"`
 	PublicMetadata          json.RawMessage   `json:"public_metadata"`
 	PrivateMetadata         json.RawMessage   `json:"private_metadata,omitempty"`
 	UnsafeMetadata          json.RawMessage   `json:"unsafe_metadata"`
@@ -171,6 +172,33 @@ func NewExternalAccount(u *store.User, ea store.ExternalAccount) ExternalAccount
 	}
 }
 
+// Passkey is Clerk's Passkey resource.
+type Passkey struct {
+	Object       string              `json:"object"`
+	ID           string              `json:"id"`
+	Name         string              `json:"name"`
+	LastUsedAt   *int64              `json:"last_used_at"`
+	Verification PasskeyVerification `json:"verification"`
+	CreatedAt    int64               `json:"created_at"`
+	UpdatedAt    int64               `json:"updated_at"`
+}
+
+// PasskeyVerification is a registered passkey's verification.
+type PasskeyVerification struct {
+	Object   string `json:"object"`
+	Status   string `json:"status"`
+	Strategy string `json:"strategy"`
+	Attempts *int   `json:"attempts"`
+	ExpireAt *int64 `json:"expire_at"`
+}
+
+// NewPasskey converts a stored passkey.
+func NewPasskey(p store.Passkey) Passkey {
+	return Passkey{Object: "passkey", ID: p.ID, Name: p.Name, LastUsedAt: optionalMillis(p.LastUsedAt),
+		Verification: PasskeyVerification{Object: "verification_passkey", Status: "verified", Strategy: "passkey"},
+		CreatedAt:    p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
 // Session is Clerk's Session resource.
 type Session struct {
 	Object                   string          `json:"object"`
@@ -208,6 +236,7 @@ func NewUser(u *store.User, private bool, now int64) *User {
 		EmailAddresses:    make([]EmailAddress, 0, len(u.EmailAddresses)),
 		PhoneNumbers:      []any{},
 		ExternalAccounts:  make([]ExternalAccount, 0, len(u.ExternalAccounts)),
+		Passkeys:          make([]Passkey, 0, len(u.Passkeys)),
 		PublicMetadata:    orEmpty(u.PublicMetadata),
 		UnsafeMetadata:    orEmpty(u.UnsafeMetadata),
 		Banned:            u.Banned,
@@ -234,6 +263,9 @@ func NewUser(u *store.User, private bool, now int64) *User {
 	}
 	for _, ea := range u.ExternalAccounts {
 		out.ExternalAccounts = append(out.ExternalAccounts, NewExternalAccount(u, ea))
+	}
+	for _, p := range u.Passkeys {
+		out.Passkeys = append(out.Passkeys, NewPasskey(p))
 	}
 	for _, e := range u.EmailAddresses {
 		out.EmailAddresses = append(out.EmailAddresses, EmailAddress{

@@ -62,7 +62,8 @@ type User struct {
 	// is read in one statement.
 	ExternalAccounts     []ExternalAccount
 	ExternalAccountCount int
-	// PasskeyCount counts the user's passkeys (listed by ListPasskeys).
+	// Passkeys are the user's passkeys, counted by PasskeyCount.
+	Passkeys     []Passkey
 	PasskeyCount int
 }
 

@@ -128,12 +128,20 @@ func getUserWithEmails(ctx context.Context, q queryer, id string) (*User, error)
 }
 
 // loadExtras reads what the users row only counts: the external accounts
-// (none for most users, so most reads stay one statement).
+// and passkeys (none for most users, so most reads stay one statement).
 func loadExtras(ctx context.Context, q queryer, u *User) error {
-	if u.ExternalAccountCount == 0 {
-		return nil
+	if u.ExternalAccountCount > 0 {
+		if err := loadExternalAccounts(ctx, q, u); err != nil {
+			return err
+		}
 	}
-	return loadExternalAccounts(ctx, q, u)
+	if u.PasskeyCount > 0 {
+		var err error
+		if u.Passkeys, err = listPasskeys(ctx, q, u.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type queryer interface {

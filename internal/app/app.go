@@ -119,6 +119,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		st.Close()
 		return nil, err
 	}
+	passkeys, passkeysOff, err := newPasskeys(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if passkeysOff != "" && !cfg.Production {
+		log.Info("passkeys are off", "reason", passkeysOff)
+	}
 	mailGate := identity.NewMailGate(st, identity.DefaultMailLimits())
 	orgRoles := InstanceRoles()
 	idCfg := identity.Config{
@@ -128,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		AdminUserIDs: cfg.AdminUserIDs, ImpersonationMaxAge: cfg.ImpersonationMaxAge,
 		SignUpVerification: cfg.SignUpVerification, SignInDelay: cfg.SignInDelay, Development: !cfg.Production, CodeKey: codeKey, Mail: mailGate,
 		AppName: cfg.AppName, TOTPKeys: totpKeys, ReverificationMaxAge: cfg.ReverificationMaxAge, MFARequired: cfg.MFARequired,
-		Providers: providers,
+		Providers: providers, Passkeys: passkeys, PasskeysOff: passkeysOff,
 	}
 	if sender != nil {
 		idCfg.SendCode = func(ctx context.Context, m identity.CodeMail) error { return sender.Send(ctx, codeEmail(m)) }
@@ -265,4 +273,14 @@ func oauthProviders(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// newPasskeys is the WebAuthn relying party of APP_URL (or PASSKEY_RP_ID
+// and PASSKEY_ORIGINS), or nil and why passkeys cannot work there.
+func newPasskeys(cfg *config.Config) (*identity.Passkeys, string, error) {
+	if off := identity.PasskeysOff(cfg.AppURL, cfg.PasskeyRPID); off != "" {
+		return nil, off, nil
+	}
+	p, err := identity.NewPasskeys(identity.PasskeyConfig{RPID: cfg.PasskeyRPID, Origins: cfg.PasskeyOrigins, Name: cfg.AppName})
+	return p, "", err
 }

@@ -56,6 +56,11 @@ type Config struct {
 	// AppName (APP_NAME, default Gatehouse) names the app in
 	// authenticator apps.
 	AppName string
+	// PasskeyRPID (PASSKEY_RP_ID, default APP_URL's host) is the WebAuthn
+	// relying party id; PasskeyOrigins (PASSKEY_ORIGINS, default APP_URL's
+	// origin) the origins passkeys may be used from.
+	PasskeyRPID    string
+	PasskeyOrigins []string
 	// OAuthProviders are the providers of OAUTH_PROVIDERS with their
 	// OAUTH_<NAME>_… variables, in order.
 	OAuthProviders []social.Config
@@ -291,6 +296,21 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if c.AppName = strings.TrimSpace(get("APP_NAME", "Gatehouse")); c.AppName == "" || len(c.AppName) > 64 || strings.ContainsAny(c.AppName, ":\n") {
 		return nil, &Error{Msg: "config: APP_NAME must be 1 to 64 characters, without a colon"}
+	}
+	c.PasskeyRPID = strings.ToLower(get("PASSKEY_RP_ID", u.Hostname()))
+	if c.PasskeyRPID != strings.ToLower(u.Hostname()) && !strings.HasSuffix(strings.ToLower(u.Hostname()), "."+c.PasskeyRPID) {
+		return nil, &Error{Msg: fmt.Sprintf("config: PASSKEY_RP_ID %q must be APP_URL's host or a domain it is under", c.PasskeyRPID)}
+	}
+	c.PasskeyOrigins = []string{c.AppOrigin}
+	if v := get("PASSKEY_ORIGINS", ""); v != "" {
+		c.PasskeyOrigins = nil
+		for _, o := range list(v) {
+			ou, err := url.Parse(o)
+			if err != nil || (ou.Scheme != "https" && ou.Scheme != "http") || ou.Host == "" || ou.Path != "" {
+				return nil, &Error{Msg: fmt.Sprintf("config: PASSKEY_ORIGINS: %q is not an origin such as https://app.example.com", o)}
+			}
+			c.PasskeyOrigins = append(c.PasskeyOrigins, strings.ToLower(ou.Scheme+"://"+ou.Host))
+		}
 	}
 	if c.OAuthProviders, err = oauthProviders(get); err != nil {
 		return nil, err
