@@ -487,8 +487,86 @@ function userResource(u) {
     verifyTOTP: (p = {}) => api(mePath('/totp/attempt_verification'), { body: { code: p.code } }),
     disableTOTP: () => api(mePath('/totp'), { method: 'DELETE' }),
     createBackupCode: () => api(mePath('/backup_codes'), { body: {} }),
+    passkeys: (u.passkeys ?? []).map(passkeyResource),
+    createPasskey: (p = {}) => createPasskey(p).then(passkeyResource),
   };
 }
+
+// ==== Passkeys (WebAuthn). The server's options are WebAuthn's JSON
+// form (binary fields in base64url); the browser's API wants buffers.
+
+const b64uToBuf = (s) => {
+  const b64 = String(s).replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
+};
+const bufToB64u = (buf) => {
+  let bin = '';
+  for (const b of new Uint8Array(buf)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+};
+
+const passkeysSupported = () => typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
+
+function publicKeyOptions(nonce) {
+  const parsed = typeof nonce === 'string' ? JSON.parse(nonce) : nonce;
+  const pk = { ...(parsed?.publicKey ?? parsed) };
+  pk.challenge = b64uToBuf(pk.challenge);
+  if (pk.user) pk.user = { ...pk.user, id: b64uToBuf(pk.user.id) };
+  for (const key of ['excludeCredentials', 'allowCredentials']) {
+    if (Array.isArray(pk[key])) pk[key] = pk[key].map((c) => ({ ...c, id: b64uToBuf(c.id) }));
+  }
+  return { publicKey: pk, mediation: parsed?.mediation };
+}
+
+// credentialJSON is PublicKeyCredential.toJSON() where the browser lacks it.
+function credentialJSON(cred) {
+  if (typeof cred.toJSON === 'function') return cred.toJSON();
+  const r = cred.response;
+  const response = { clientDataJSON: bufToB64u(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = bufToB64u(r.attestationObject);
+    response.transports = typeof r.getTransports === 'function' ? r.getTransports() : [];
+  } else {
+    response.authenticatorData = bufToB64u(r.authenticatorData);
+    response.signature = bufToB64u(r.signature);
+    if (r.userHandle) response.userHandle = bufToB64u(r.userHandle);
+  }
+  return { id: cred.id, rawId: bufToB64u(cred.rawId), type: cred.type, response,
+    authenticatorAttachment: cred.authenticatorAttachment ?? null,
+    clientExtensionResults: cred.getClientExtensionResults?.() ?? {} };
+}
+
+// user.createPasskey({name}): creation options from the frontend API, the
+// browser makes the credential, the frontend API verifies and stores it.
+async function createPasskey(p = {}) {
+  const started = await api(mePath('/passkeys'), { body: {} });
+  const cred = await navigator.credentials.create(publicKeyOptions(started.verification.nonce));
+  return api(mePath(`/passkeys/${encodeURIComponent(started.id)}/attempt_verification`), { body: {
+    strategy: 'passkey', public_key_credential: JSON.stringify(credentialJSON(cred)), name: p.name ?? '',
+  } });
+}
+
+// signIn.authenticateWithPasskey({flow}): a discoverable sign-in; flow
+// 'autofill' waits for the person to pick a passkey in the address field's
+// autofill (conditional mediation), and signal aborts it.
+async function authenticateWithPasskey(p = {}) {
+  const started = await api('/client/sign_ins', { body: { strategy: 'passkey' } });
+  const opts = publicKeyOptions(started.first_factor_verification.nonce);
+  if (p.flow === 'autofill') opts.mediation = 'conditional';
+  else delete opts.mediation;
+  if (p.signal) opts.signal = p.signal;
+  const cred = await navigator.credentials.get(opts);
+  return api(`/client/sign_ins/${encodeURIComponent(started.id)}/attempt_first_factor`, { body: {
+    strategy: 'passkey', public_key_credential: JSON.stringify(credentialJSON(cred)),
+  } });
+}
+
+const passkeyResource = (pk) => pk && typeof pk === 'object' ? {
+  ...pk, lastUsedAt: pk.last_used_at ?? null,
+  update: (q = {}) => api(mePath(`/passkeys/${encodeURIComponent(pk.id)}`), { method: 'PATCH', body: { name: q.name } }),
+  delete: () => api(mePath(`/passkeys/${encodeURIComponent(pk.id)}`), { method: 'DELETE' }),
+} : pk;
 
 // signIn/signUp.authenticateWithRedirect({strategy: 'oauth_google', redirectUrl,
 // redirectUrlComplete}): the frontend API starts the flow (its cookie is set on
@@ -509,7 +587,7 @@ function authenticateWithRedirect(kind) {
 }
 
 const client = {
-  signIn: { authenticateWithRedirect: authenticateWithRedirect('sign_ins') },
+  signIn: { authenticateWithRedirect: authenticateWithRedirect('sign_ins'), authenticateWithPasskey },
   signUp: { authenticateWithRedirect: authenticateWithRedirect('sign_ups') },
 };
 
@@ -596,6 +674,61 @@ document.addEventListener('submit', (event) => {
     enhanceSubmit(event, form, () => setActive({ organization: typeof value === 'string' && value ? value : null }));
   }
 });
+
+// Passkey controls need WebAuthn: shown only where it exists.
+function passkeyError(scope, err) {
+  const el = scope?.querySelector('[data-passkey-error]') ?? document.querySelector('[data-passkey-error]');
+  if (!el) return;
+  const cancelled = err?.name === 'NotAllowedError' || err?.name === 'AbortError';
+  el.textContent = cancelled ? 'The passkey was not used. Try again.' : (err?.message || 'The passkey did not work. Try again.');
+  el.hidden = false;
+}
+
+function afterPasskeySignIn(res, redirect) {
+  if (res?.status === 'complete') {
+    window.location.assign(redirect || '/');
+  } else if (res?.status === 'needs_second_factor') {
+    window.location.assign(`/sign-in/factor-two${redirect ? `?redirect_url=${encodeURIComponent(redirect)}` : ''}`);
+  }
+}
+
+if (passkeysSupported()) {
+  for (const el of document.querySelectorAll('[data-passkey-sign-in], form[data-passkey-add]')) el.hidden = false;
+  const button = document.querySelector('[data-passkey-sign-in]');
+  let autofill = null;
+  button?.addEventListener('click', async () => {
+    autofill?.abort(); // one WebAuthn request at a time
+    button.disabled = true;
+    try {
+      afterPasskeySignIn(await authenticateWithPasskey(), button.dataset.redirect);
+    } catch (err) {
+      passkeyError(button.parentElement, err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  // Autofill: the address field offers the passkeys of this site.
+  const field = document.querySelector('input[autocomplete~="webauthn"]');
+  if (button && field && typeof PublicKeyCredential.isConditionalMediationAvailable === 'function') {
+    PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
+      if (!ok) return;
+      autofill = new AbortController();
+      authenticateWithPasskey({ flow: 'autofill', signal: autofill.signal })
+        .then((res) => afterPasskeySignIn(res, button.dataset.redirect))
+        .catch(() => { /* cancelled or aborted: the button still works */ });
+    }).catch(() => {});
+  }
+  document.querySelector('form[data-passkey-add]')?.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const name = new FormData(form).get('name');
+    const add = useReverification(() => createPasskey({ name: typeof name === 'string' ? name : '' }));
+    form.querySelector('button')?.setAttribute('disabled', '');
+    add().then(() => window.location.assign('/profile?done=passkey_added#passkeys'))
+      .catch((err) => passkeyError(form.parentElement, err))
+      .finally(() => form.querySelector('button')?.removeAttribute('disabled'));
+  });
+}
 
 const openMenus = () => document.querySelectorAll('details[data-clerk-menu][open]');
 
