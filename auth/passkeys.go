@@ -14,6 +14,9 @@ import (
 // StrategyPasskey is Clerk's name of the passkey strategy.
 const StrategyPasskey = identity.StrategyPasskey
 
+// MaxPasskeys is how many passkeys a user may have.
+const MaxPasskeys = identity.MaxPasskeys
+
 // PasskeysEnabled reports whether passkeys work on this instance, and
 // when they do not, why (for the profile to say).
 func PasskeysEnabled(r *http.Request) (bool, string) {

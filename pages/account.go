@@ -35,6 +35,11 @@ var accountNotices = map[string][2]string{
 	"session":        {"sessions", "The session was signed out."},
 	"sessions":       {"sessions", "Every other device was signed out."},
 	"disconnected":   {"connections", "The account was disconnected."},
+	// The passkeys card's: clerk.js goes to ?done=passkey_added after
+	// adding one; the forms of PasskeyPages to the others.
+	"passkey_added":   {"passkeys", "The passkey was added."},
+	"passkey-renamed": {"passkeys", "The passkey was renamed."},
+	"passkey-deleted": {"passkeys", "The passkey was deleted."},
 }
 
 func doneNotice(done string) AccountForm {
@@ -102,18 +107,19 @@ func (f *AccountForms) answer(w http.ResponseWriter, r *http.Request, section st
 		return
 	}
 	for k, v := range fields {
-		if !shownFields[k] { // a field the forms do not have: above them
+		if !shownFields[k] && !(section == "passkeys" && k == "name") { // a field the forms do not have: above them
 			fields, msg = nil, v
 		}
 	}
-	out := AccountForm{Section: section, Error: msg, Fields: fields, EmailID: r.PathValue("id"),
-		Values: map[string]string{"first_name": form["first_name"], "last_name": form["last_name"], "email_address": form["email_address"]}}
+	out := AccountForm{Section: section, Error: msg, Fields: fields, ID: r.PathValue("id"),
+		Values: map[string]string{"first_name": form["first_name"], "last_name": form["last_name"], "email_address": form["email_address"], "name": form["name"]}}
 	profilePage(f.site, func(*http.Request) (profileOutcome, int, error) {
 		return profileOutcome{Form: out}, status, nil
 	}).ServeHTTP(w, r)
 }
 
-// shownFields are the fields the account forms show a message next to.
+// shownFields are the fields the account forms show a message next to
+// (and a passkey's name, in the passkeys card only).
 var shownFields = map[string]bool{"first_name": true, "last_name": true, "current_password": true,
 	"new_password": true, "email_address": true, "code": true, "confirmation": true}
 
@@ -217,6 +223,8 @@ var activityNames = map[string]string{
 	"user.backup_codes_regenerated": "New backup codes made", "user.backup_codes_deleted": "Backup codes removed",
 	"user.backup_code_used": "Backup code used", "session.reverified": "Identity confirmed again",
 	"externalAccount.created": "Account connected", "externalAccount.deleted": "Account disconnected",
+	"passkey.created": "Passkey added", "passkey.used": "Signed in with a passkey",
+	"passkey.updated": "Passkey renamed", "passkey.deleted": "Passkey deleted",
 }
 
 func activityName(name string) string {

@@ -19,6 +19,8 @@ type ProfileProps struct {
 	// Connections are the user's connected accounts and the providers
 	// they may connect.
 	Connections ConnectionsView
+	// Passkeys are the user's passkeys, or why passkeys do not work here.
+	Passkeys PasskeysView
 	// Form is the outcome of the account form just posted, if any.
 	Form AccountForm
 	// Activity is the newest page of the user's security activity.
@@ -31,13 +33,14 @@ type ProfileProps struct {
 // notice after one that worked, or its refusal next to its fields.
 type AccountForm struct {
 	// Section names the card the outcome belongs to (name, password,
-	// emails, connections, sessions, delete).
+	// emails, connections, passkeys, sessions, delete).
 	Section string
 	Notice  string
 	Error   string
 	Fields  components.FieldErrors
-	// EmailID is the address a verification form was about.
-	EmailID string
+	// ID is the id in the form's path: the address a verification form
+	// was about, the passkey a rename form was about.
+	ID string
 	// Values keep what was typed (never a password).
 	Values map[string]string
 }
@@ -50,8 +53,9 @@ type profileOutcome struct {
 
 const activityPageSize = 10
 
-// Profile shows the user's account (name, addresses, password, sessions,
-// security activity, API keys, deletion), each as a plain form.
+// Profile shows the user's account (name, addresses, password, connected
+// accounts, passkeys, sessions, security activity, API keys, deletion),
+// each as a plain form.
 func Profile(site *Site) http.Handler {
 	return profilePage(site, func(r *http.Request) (profileOutcome, int, error) {
 		return profileOutcome{Form: doneNotice(r.URL.Query().Get("done"))}, http.StatusOK, nil
@@ -123,25 +127,32 @@ func profileLoader(site *Site, w http.ResponseWriter, outcome func(*http.Request
 			view.Disabled = errActorAPIKeys
 		}
 		var conns ConnectionsView
+		var acct *auth.Account
+		actx := ctx
 		if a.TokenType == auth.SessionToken {
-			acct, _, err := auth.OpenAccount(w, r)
+			acct, actx, err = auth.OpenAccount(w, r)
 			switch {
 			case errors.Is(err, auth.ErrSessionEnded):
 				return RedirectToSignIn[ProfileProps](r, site)
 			case errors.Is(err, auth.ErrCannotMint):
-				// No identity server here: nothing to connect.
+				// No identity server here: nothing to connect, no passkeys.
+				acct, actx = nil, ctx
 			case err != nil:
 				return Result[ProfileProps]{}, err
 			default:
 				conns = connectionsView(r, acct)
 			}
 		}
+		passkeys, err := passkeysView(actx, r, acct)
+		if err != nil {
+			return Result[ProfileProps]{}, err
+		}
 		props, err := auth.BuildClerkProps(r, auth.InitState{User: user})
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
 		return PropsStatus(ProfileProps{Base: Base{Clerk: props}, Auth: a, User: user, Sessions: live, APIKeys: view,
-			Connections: conns, Form: out.Form, Activity: activity.Data, ActivityTotal: activity.TotalCount, ActivityPage: page}, status)
+			Connections: conns, Passkeys: passkeys, Form: out.Form, Activity: activity.Data, ActivityTotal: activity.TotalCount, ActivityPage: page}, status)
 	}}
 }
 

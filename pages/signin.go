@@ -45,6 +45,8 @@ func (f *AuthForms) renderSignIn(w http.ResponseWriter, r *http.Request, status 
 	p.RedirectURL = f.site.Redirects.Safe(p.RedirectURL, "")
 	p.SignUpURL = f.site.Env.SignUpURL
 	p.Providers = oauthButtons(r)
+	p.Passkeys, _ = auth.PasskeysEnabled(r)
+	p.AfterPasskey = f.site.Redirects.Safe(p.RedirectURL, f.site.SignInFallback)
 	if p.RedirectURL != "" {
 		p.SignUpURL = auth.WithRedirectURL(p.SignUpURL, p.RedirectURL)
 	}

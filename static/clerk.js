@@ -693,7 +693,7 @@ function afterPasskeySignIn(res, redirect) {
 }
 
 if (passkeysSupported()) {
-  for (const el of document.querySelectorAll('[data-passkey-sign-in], form[data-passkey-add]')) el.hidden = false;
+  for (const el of document.querySelectorAll('[data-passkey-sign-in], form[data-passkey-add], [data-passkey-divider]')) el.hidden = false;
   const button = document.querySelector('[data-passkey-sign-in]');
   let autofill = null;
   button?.addEventListener('click', async () => {

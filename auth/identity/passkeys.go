@@ -25,6 +25,9 @@ import (
 // passkeyChallengeTTL is how long a ceremony may take.
 const passkeyChallengeTTL = 5 * time.Minute
 
+// MaxPasskeys is how many passkeys a user may have.
+const MaxPasskeys = store.MaxPasskeys
+
 // StrategyPasskey is Clerk's name of the passkey strategy.
 const StrategyPasskey = "passkey"
 
