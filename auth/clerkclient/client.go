@@ -46,6 +46,8 @@ type Client struct {
 	// EmailAddresses and AuditEvents are in accounts.go.
 	EmailAddresses *EmailAddressesAPI
 	AuditEvents    *AuditEventsAPI
+	// Webhooks manages webhook endpoints (webhooks.go).
+	Webhooks *WebhooksAPI
 
 	machineTokens machineTokens // verifies machine tokens for the middleware
 }
@@ -74,6 +76,7 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 		JwtTemplates:   &JwtTemplatesAPI{store: st, sealer: o.templateSealer},
 		EmailAddresses: &EmailAddressesAPI{store: st},
 		AuditEvents:    &AuditEventsAPI{store: st},
+		Webhooks:       &WebhooksAPI{store: st, sealer: o.webhookSealer, allowPrivate: o.webhooksAllowPrivate},
 	}
 	c.addMachineAPIs(st, o.orgs)
 	return c

@@ -33,7 +33,10 @@ type clientOptions struct {
 	orgs           *identity.Orgs
 	actors         *identity.ActorTokens
 	templateSealer *token.Sealer
+	webhookSealer  *token.Sealer
 	secondFactors  secondFactors
+	// webhooksAllowPrivate lets endpoint URLs name private addresses.
+	webhooksAllowPrivate bool
 }
 
 // WithOrgs gives the client the organizations service main.go built (with

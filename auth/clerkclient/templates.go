@@ -25,6 +25,9 @@ func WithEncryptionKey(key []byte) ClientOption {
 		if s, err := token.NewTemplateSealer(key); err == nil {
 			c.templateSealer = s
 		}
+		if s, err := token.NewSealer(key, WebhookSecretsPurpose); err == nil {
+			c.webhookSealer = s
+		}
 	}
 }
 

@@ -38,6 +38,9 @@ type DB struct {
 	read      *readPool
 	dialect   goose.Dialect
 	forUpdate string // " FOR UPDATE" on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers
+	// skipLocked is " FOR UPDATE SKIP LOCKED" on PostgreSQL, so workers
+	// of several instances take different rows of a queue.
+	skipLocked string
 }
 
 var _ Store = (*DB)(nil)
@@ -102,7 +105,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	pool.SetMaxOpenConns(20)
 	pool.SetMaxIdleConns(10)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{write: pool, read: newReadPool(pool, false), dialect: goose.DialectPostgres, forUpdate: " FOR UPDATE"}
+	db := &DB{write: pool, read: newReadPool(pool, false), dialect: goose.DialectPostgres, forUpdate: " FOR UPDATE", skipLocked: " FOR UPDATE SKIP LOCKED"}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -285,6 +285,7 @@ type Store interface {
 	AccountStore      // attempts, codes, addresses, account changes (accounts.go, codes.go)
 	SocialStore       // accounts at OAuth and OpenID providers (social.go)
 	PasskeyStore      // WebAuthn credentials and ceremonies (passkeys.go)
+	WebhookStore      // webhook endpoints and deliveries (webhooks.go)
 }
 
 // AccountStore holds what verified addresses, password resets and the

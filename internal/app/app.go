@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 	"github.com/gatehouse-dev/gatehouse/auth/httpapi"
 	"github.com/gatehouse-dev/gatehouse/auth/social"
+	"github.com/gatehouse-dev/gatehouse/auth/webhook"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -44,7 +46,10 @@ type App struct {
 	Orgs     *identity.Orgs
 	Actors   *identity.ActorTokens
 	Keys     *token.Keyring
-	stop     context.CancelFunc // stops the key reloader
+	// Webhooks delivers the outbox's events to the webhook endpoints; it
+	// runs in the background until Close.
+	Webhooks *webhook.Dispatcher
+	stop     context.CancelFunc // stops the key reloader and the dispatcher
 }
 
 func (a *App) Close() error {
@@ -156,7 +161,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		BaseURL: cfg.AppURL, AdminUserIDs: cfg.AdminUserIDs, AdminEmails: cfg.AdminEmails, Log: log,
 	})
 	client := clerkclient.NewClient(st, hasher, clerkclient.WithOrgs(orgs), clerkclient.WithActorTokens(actorTokens),
-		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithSecondFactors(idsvc))
+		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithSecondFactors(idsvc),
+		clerkclient.WithWebhookPolicy(cfg.WebhookAllowPrivate))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
 		st.Close()
@@ -231,8 +237,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		r.Use(auth.ProtectIf(auth.RouteMatcher("/profile(.*)")))
 		routes(r, log, site, data, idsvc, limiter, mailbox)
 	})
+	webhookSecrets, err := token.NewSealer(cfg.EncryptionKey, clerkclient.WebhookSecretsPurpose)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	dispatcher := webhook.NewDispatcher(st, webhook.Config{InstanceID: instanceID(cfg), Roles: orgRoles,
+		Secrets: webhookSecrets, AllowPrivate: cfg.WebhookAllowPrivate, Logger: log})
 	stopKeys := watchKeys(keys, cfg.SessionTokenTTL, log)
-	return &App{Handler: r, Store: st, Client: client, Identity: idsvc, Orgs: orgs, Actors: actorTokens, Keys: keys, stop: stopKeys}, nil
+	stopWebhooks := runInBackground(dispatcher.Run)
+	return &App{Handler: r, Store: st, Client: client, Identity: idsvc, Orgs: orgs, Actors: actorTokens, Keys: keys,
+		Webhooks: dispatcher, stop: func() { stopWebhooks(); stopKeys() }}, nil
 }
 
 // InstanceRoles are the organization roles and their permissions, defined
@@ -249,7 +264,7 @@ func NewClient(cfg *config.Config, st store.Store, log *slog.Logger) *clerkclien
 	return clerkclient.NewClient(st, password.NewHasher(password.DefaultParams, 0),
 		clerkclient.WithOrgs(identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: InstanceRoles(), Log: log})),
 		clerkclient.WithActorTokens(identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: log})),
-		clerkclient.WithEncryptionKey(cfg.EncryptionKey))
+		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithWebhookPolicy(cfg.WebhookAllowPrivate))
 }
 
 // oauthProviders sets up the providers of OAUTH_PROVIDERS. In production a
@@ -283,4 +298,27 @@ func newPasskeys(cfg *config.Config) (*identity.Passkeys, string, error) {
 	}
 	p, err := identity.NewPasskeys(identity.PasskeyConfig{RPID: cfg.PasskeyRPID, Origins: cfg.PasskeyOrigins, Name: cfg.AppName})
 	return p, "", err
+}
+
+// runInBackground runs fn until the returned stop is called, and stop
+// waits for it to return (so the store is not closed under it).
+func runInBackground(fn func(context.Context)) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// instanceID names this instance in webhook envelopes, as Clerk's ins_
+// ids do: derived from APP_URL, so every instance of one deployment says
+// the same.
+func instanceID(cfg *config.Config) string {
+	sum := sha256.Sum256([]byte(cfg.AppURL))
+	return "ins_" + hex.EncodeToString(sum[:12])
 }

@@ -28,6 +28,7 @@ Commands:
   keys           rotate or list the session-token signing keys
   jwt-templates  create, list or delete JWT templates
   machines       create, list or delete machines (M2M authentication)
+  webhooks       add, list, remove or test webhook endpoints; see deliveries
   loadtest       measure this app on this machine (see docs/performance.md)
 
 Run "gatehouse <command> --help" for a command's flags.
@@ -74,6 +75,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdJWTTemplates(ctx, args, stdout, stderr)
 	case "machines":
 		err = cmdMachines(ctx, args, stdout, stderr)
+	case "webhooks":
+		err = cmdWebhooks(ctx, args, stdout, stderr)
 	case "loadtest":
 		err = loadtest.Command(ctx, newFlags("loadtest", loadtest.Summary, stderr), args, stdout, stderr)
 	case "help":

@@ -61,6 +61,10 @@ type Config struct {
 	// origin) the origins passkeys may be used from.
 	PasskeyRPID    string
 	PasskeyOrigins []string
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE; default true in
+	// development only) lets webhook endpoints be http and name loopback
+	// or private addresses.
+	WebhookAllowPrivate bool
 	// OAuthProviders are the providers of OAUTH_PROVIDERS with their
 	// OAUTH_<NAME>_… variables, in order.
 	OAuthProviders []social.Config
@@ -311,6 +315,13 @@ func Load(getenv func(string) string) (*Config, error) {
 			}
 			c.PasskeyOrigins = append(c.PasskeyOrigins, strings.ToLower(ou.Scheme+"://"+ou.Host))
 		}
+	}
+	switch v := get("WEBHOOK_ALLOW_PRIVATE", strconv.FormatBool(!c.Production)); v {
+	case "true":
+		c.WebhookAllowPrivate = true
+	case "false":
+	default:
+		return nil, &Error{Msg: fmt.Sprintf("config: WEBHOOK_ALLOW_PRIVATE must be true or false, not %q", v)}
 	}
 	if c.OAuthProviders, err = oauthProviders(get); err != nil {
 		return nil, err
