@@ -2,9 +2,11 @@ package auth
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
+	"github.com/gatehouse-dev/gatehouse/auth/webhook"
 )
 
 // ClerkClient returns the backend client the middleware was given (see
@@ -51,7 +53,19 @@ type (
 	AuditEventListParams = clerkclient.AuditEventListParams
 	// RevokeAPIKeyParams revoke an API key.
 	RevokeAPIKeyParams = clerkclient.RevokeAPIKeyParams
+	// WebhookEndpoint, WebhookMessage and WebhookAttempt are what
+	// ClerkClient(ctx).Webhooks manages and shows;
+	// CreateWebhookEndpointParams and WebhookMessageListParams are its
+	// parameters.
+	WebhookEndpoint             = clerkclient.WebhookEndpoint
+	WebhookMessage              = clerkclient.WebhookMessage
+	WebhookAttempt              = clerkclient.WebhookAttempt
+	CreateWebhookEndpointParams = clerkclient.CreateWebhookEndpointParams
+	WebhookMessageListParams    = clerkclient.WebhookMessageListParams
 )
+
+// WebhookEventTypes are the webhook event types Gatehouse sends.
+func WebhookEventTypes() []string { return slices.Clone(webhook.EventTypes) }
 
 // IsNotFound reports whether err is the backend client's
 // resource_not_found refusal.

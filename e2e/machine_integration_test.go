@@ -248,7 +248,9 @@ func mtMachineFlow(t *testing.T, ta *testApp) {
 var mtSecretRE = regexp.MustCompile(`value="(ak_[0-9A-Za-z]+)" data-testid="api-key-secret"`)
 
 func TestIntegrationAPIKeys(t *testing.T) {
-	ta := startApp(t, nil)
+	// Evan is an administrator: the impersonation session below is his,
+	// and an actor session lasts only while its actor is one.
+	ta := startApp(t, map[string]string{"ADMIN_EMAILS": evanEmail})
 	ctx := context.Background()
 	dora := ta.CreateUser(t, doraEmail, doraPassword, "Dora", "Test")
 	evan := ta.CreateUser(t, evanEmail, evanPassword, "Evan", "Test")

@@ -952,7 +952,7 @@ func TestPasskeyHostileSignIn(t *testing.T) {
 		status     int
 		act        func(id string) error
 	}{
-		{"banned", "form_password_incorrect", http.StatusUnprocessableEntity, func(id string) error { _, err := p.App.Client.Users.BanUser(ctx, id); return err }},
+		{"banned", "user_banned", http.StatusForbidden, func(id string) error { _, err := p.App.Client.Users.BanUser(ctx, id); return err }},
 		{"locked", "user_locked", http.StatusForbidden, func(id string) error { _, err := p.App.Client.Users.LockUser(ctx, id); return err }},
 	} {
 		t.Run(tc.name+" user", func(t *testing.T) {

@@ -191,7 +191,7 @@ func (s *Service) takeChallenge(ctx context.Context, id, purpose, userID string)
 	if id == "" || len(id) > 64 {
 		return nil, errPasskeyChallenge()
 	}
-	c, err := s.store.TakeWebAuthnChallenge(ctx, id, purpose)
+	c, err := s.store.TakeWebAuthnChallenge(ctx, id, purpose, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errPasskeyChallenge()
 	}
@@ -425,15 +425,19 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, id string, credential
 			"user_id", owner.ID, "passkey_id", stored.ID, "stored", stored.SignCount, "presented", parsed.Response.AuthenticatorData.Counter)
 		return nil, errPasskeyInvalid()
 	}
+	// A refused account records no use of its passkey.
+	if owner.Banned {
+		return nil, errBanned()
+	}
+	if now := s.now(); owner.LockedUntil > now.UnixMilli() {
+		return nil, errLockedUntil(owner.LockedUntil, now)
+	}
 	if err := s.store.UsePasskey(ctx, stored.ID, c.Authenticator.SignCount, c.Flags.BackupState); err != nil {
 		if errors.Is(err, store.ErrReplayed) {
 			s.log.WarnContext(ctx, "passkey sign count raced or went backwards", "user_id", owner.ID, "passkey_id", stored.ID)
 			return nil, errPasskeyInvalid()
 		}
 		return nil, fmt.Errorf("identity: passkey sign-in: %w", err)
-	}
-	if owner.Banned {
-		return nil, errInvalidCredentials
 	}
 	lockedUntil, err := s.store.RecordSignIn(ctx, owner.ID)
 	if err != nil {

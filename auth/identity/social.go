@@ -71,6 +71,11 @@ func (s *Service) Provider(name string) (*social.Provider, bool) {
 	return s.cfg.Providers[i], true
 }
 
+func errBanned() *Error {
+	return &Error{Status: http.StatusForbidden, Code: "user_banned", Message: "This account cannot sign in.",
+		LongMessage: "This account is banned."}
+}
+
 func errUnknownProvider() *Error {
 	return &Error{Status: http.StatusNotFound, Code: "oauth_provider_not_enabled", Param: "strategy",
 		Message: "That way to sign in is not available.", LongMessage: "The OAuth provider is not enabled for this instance."}
@@ -182,8 +187,7 @@ func (s *Service) SocialSignIn(ctx context.Context, name string, prof *social.Pr
 		}
 	}
 	if u.Banned {
-		return nil, &Error{Status: http.StatusForbidden, Code: "user_banned", Message: "This account cannot sign in.",
-			LongMessage: "This account is banned."}
+		return nil, errBanned()
 	}
 	// A locked account stays locked whatever the first factor: a lock
 	// set by an operator means no sign-in at all.

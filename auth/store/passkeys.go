@@ -42,9 +42,10 @@ type WebAuthnChallenge struct {
 // PasskeyStore holds what passkeys need.
 type PasskeyStore interface {
 	PutWebAuthnChallenge(ctx context.Context, c WebAuthnChallenge) error
-	// TakeWebAuthnChallenge removes and returns the challenge id of
-	// purpose: a challenge is used once, whatever the outcome.
-	TakeWebAuthnChallenge(ctx context.Context, id, purpose string) (*WebAuthnChallenge, error)
+	// TakeWebAuthnChallenge removes and returns userID's challenge id of
+	// purpose ("" for a sign-in's): a challenge is used once, whatever
+	// the outcome, and only by its user.
+	TakeWebAuthnChallenge(ctx context.Context, id, purpose, userID string) (*WebAuthnChallenge, error)
 	// AddPasskey stores p for its user unless they have MaxPasskeys
 	// (ErrTooMany); a credential id already stored is ErrConflict.
 	AddPasskey(ctx context.Context, p Passkey) (*Passkey, error)
@@ -94,11 +95,11 @@ func (db *DB) PutWebAuthnChallenge(ctx context.Context, c WebAuthnChallenge) err
 }
 
 // TakeWebAuthnChallenge implements [PasskeyStore].
-func (db *DB) TakeWebAuthnChallenge(ctx context.Context, id, purpose string) (*WebAuthnChallenge, error) {
+func (db *DB) TakeWebAuthnChallenge(ctx context.Context, id, purpose, userID string) (*WebAuthnChallenge, error) {
 	c := WebAuthnChallenge{ID: id, Purpose: purpose}
 	var session string
-	err := db.write.QueryRowContext(ctx, `DELETE FROM webauthn_challenges WHERE id = $1 AND purpose = $2
-		RETURNING user_id, session, expire_at`, id, purpose).Scan(&c.UserID, &session, &c.ExpireAt)
+	err := db.write.QueryRowContext(ctx, `DELETE FROM webauthn_challenges WHERE id = $1 AND purpose = $2 AND user_id = $3
+		RETURNING user_id, session, expire_at`, id, purpose, userID).Scan(&c.UserID, &session, &c.ExpireAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: webauthn challenge: %w", ErrNotFound)
 	}

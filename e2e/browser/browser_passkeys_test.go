@@ -5,18 +5,21 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/e2e/harness"
 )
 
 // startLocalhostApp starts the app with APP_URL http://localhost:PORT:
@@ -27,8 +30,9 @@ import (
 // app's own listener; the browser then sends Host: localhost:PORT and
 // Origin http://localhost:PORT, as at a deployment behind a TCP proxy.
 // The returned app's URL is http://localhost:PORT, so the helpers of
-// this package that build their URLs from ta.URL go through it.
-func startLocalhostApp(t *testing.T, env map[string]string) *testApp {
+// this package that build their URLs from ta.URL go through it; the app
+// logs into the returned buffer.
+func startLocalhostApp(t *testing.T, env map[string]string) (*testApp, *logBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -45,7 +49,8 @@ func startLocalhostApp(t *testing.T, env map[string]string) *testApp {
 	for k, v := range env {
 		vars[k] = v
 	}
-	ta := startApp(t, vars)
+	logs := &logBuffer{}
+	ta := &testApp{harness.StartLogging(t, vars, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))}
 	if ta.Cfg.PasskeyRPID != "localhost" {
 		t.Fatalf("the relying party id is %q, want localhost", ta.Cfg.PasskeyRPID)
 	}
@@ -63,7 +68,27 @@ func startLocalhostApp(t *testing.T, env map[string]string) *testApp {
 		f.close()
 	})
 	ta.URL = base
-	return ta
+	return ta, logs
+}
+
+// logBuffer keeps the app's log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// since returns the lines written after the first n bytes, and the
+// length now.
+func (l *logBuffer) since(n int) (string, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()[n:], l.b.Len()
 }
 
 // forwarder copies TCP connections to the address to.
@@ -135,8 +160,10 @@ func (f *forwarder) close() {
 // addAuthenticator enables the WebAuthn domain on the tab and adds a
 // virtual platform authenticator (CTAP2, internal transport) with
 // discoverable credentials and user verification that succeeds, and
-// whose presence checks pass by themselves.
-func addAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorID {
+// whose presence checks pass by themselves. synced makes its credentials
+// backup eligible and backed up, as a passkey provider that copies them
+// to the person's other devices.
+func addAuthenticator(t *testing.T, ctx context.Context, synced bool) webauthn.AuthenticatorID {
 	t.Helper()
 	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatalf("enable the WebAuthn domain: %v", err)
@@ -146,6 +173,7 @@ func addAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorI
 			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
 			Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
 			IsUserVerified: true, AutomaticPresenceSimulation: true,
+			DefaultBackupEligibility: synced, DefaultBackupState: synced,
 		},
 	})
 	if err != nil {
@@ -194,6 +222,45 @@ func onlyCredential(t *testing.T, ctx context.Context, id webauthn.Authenticator
 		t.Fatalf("the authenticator holds %d credentials, want 1", len(creds))
 	}
 	return creds[0]
+}
+
+// addCredentialParams are WebAuthn.addCredential's parameters with the
+// credential's fields this test uses. cdproto's webauthn.Credential
+// always sends generateCmtgKeyOnNextOperation (false), which Chromium
+// answers with "CMTG is not supported by this authenticator" unless the
+// authenticator has the cmtgKey extension.
+type addCredentialParams struct {
+	AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+	Credential      storedCredential         `json:"credential"`
+}
+
+type storedCredential struct {
+	CredentialID         []byte  `json:"credentialId"`
+	IsResidentCredential bool    `json:"isResidentCredential"`
+	RpID                 string  `json:"rpId"`
+	PrivateKey           []byte  `json:"privateKey"`
+	UserHandle           []byte  `json:"userHandle,omitempty"`
+	SignCount            float64 `json:"signCount"`
+	BackupEligibility    bool    `json:"backupEligibility"`
+	BackupState          bool    `json:"backupState"`
+	UserName             string  `json:"userName,omitempty"`
+	UserDisplayName      string  `json:"userDisplayName,omitempty"`
+}
+
+var addCredential = cdp.Command[addCredentialParams, cdp.Empty]{Method: webauthn.CommandAddCredential}
+
+// putCredential adds c (as GetCredentials returned it: with its private
+// key and sign count) to the authenticator.
+func putCredential(t *testing.T, ctx context.Context, id webauthn.AuthenticatorID, c *webauthn.Credential, what string) {
+	t.Helper()
+	_, err := chromedp.Call(ctx, addCredential, addCredentialParams{AuthenticatorID: id, Credential: storedCredential{
+		CredentialID: c.CredentialID, IsResidentCredential: c.IsResidentCredential, RpID: c.RpID, PrivateKey: c.PrivateKey,
+		UserHandle: c.UserHandle, SignCount: c.SignCount, BackupEligibility: c.BackupEligibility, BackupState: c.BackupState,
+		UserName: c.UserName, UserDisplayName: c.UserDisplayName,
+	}})
+	if err != nil {
+		t.Fatalf("%s: add the credential to the authenticator: %v", what, err)
+	}
 }
 
 // storedPasskeys are the user's passkeys as the store has them.
@@ -370,10 +437,10 @@ func refusedPasskeySignIn(t *testing.T, ctx context.Context, ta *testApp, userID
 // are saved at desktop and phone width (screenshotDir).
 func TestBrowserPasskeys(t *testing.T) {
 	ctx := newBrowser(t, 240*time.Second)
-	ta := startLocalhostApp(t, nil)
+	ta, logs := startLocalhostApp(t, nil)
 	const email, password = "passkey@example.com", "correct horse battery"
 	u := ta.CreateUser(t, email, password, "Pat", "Keys")
-	auth := addAuthenticator(t, ctx)
+	auth := addAuthenticator(t, ctx, false)
 	autofillBack := withoutAutofill(t, ctx)
 
 	// Add a passkey on the profile.
@@ -411,6 +478,9 @@ func TestBrowserPasskeys(t *testing.T) {
 	if pk.Rename != "/profile/passkeys/"+pk.ID+"/rename" || pk.Delete != "/profile/passkeys/"+pk.ID+"/delete" {
 		t.Errorf("the passkey's forms: rename %q, delete %q; want /profile/passkeys/%s/rename and /delete", pk.Rename, pk.Delete, pk.ID)
 	}
+	// The page is scrolled to #passkeys; a full-page screenshot would
+	// paint the sticky header over the card.
+	eval[bool](t, ctx, "scroll to the top", `(window.scrollTo(0, 0), true)`)
 	screenshot(t, ctx, "profile-passkeys")
 	cred := onlyCredential(t, ctx, auth)
 	if !cred.IsResidentCredential || cred.RpID != "localhost" || string(cred.UserHandle) != u.ID {
@@ -489,20 +559,41 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Errorf("the stored passkey after renaming: got %+v, want Work laptop", stored)
 	}
 
-	// Without user verification the passkey is the first factor only; this
-	// user has no second factor, so it signs in with fva [0, -1].
+	// User verification failing on the authenticator (the fingerprint not
+	// recognised): Chromium ends the ceremony itself (NotAllowedError)
+	// before the server sees an assertion; no session.
 	signOutInBrowser(t, ctx, ta)
-	if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: auth, IsUserVerified: false}); err != nil {
-		t.Fatalf("make user verification fail: %v", err)
+	setUV := func(ok bool) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: auth, IsUserVerified: ok}); err != nil {
+			t.Fatalf("set the authenticator's user verification to %v: %v", ok, err)
+		}
 	}
+	setUV(false)
+	before := sessionCount(t, ta, u.ID)
+	clickPasskeySignIn(t, ctx, ta)
+	msg := refusedPasskeySignIn(t, ctx, ta, u.ID, before, "user verification failing")
+	if msg != "The passkey was not used. Try again." {
+		t.Errorf("user verification failing: the page says %q, want the cancelled-ceremony message", msg)
+	}
+	setUV(true)
+
+	// An assertion without the user-verified flag (an authenticator that
+	// cannot verify its user, as the server only prefers it): the first
+	// factor only; this user has no second factor, so fva [0, -1].
+	badUV := func(on bool) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: auth, IsBadUV: &on}); err != nil {
+			t.Fatalf("set the authenticator's UV override to %v: %v", on, err)
+		}
+	}
+	badUV(true)
 	clickPasskeySignIn(t, ctx, ta)
 	_, fva = signedInWithPasskey(t, ctx, u.ID, "passkey sign-in without user verification")
 	if len(fva) != 2 || fva[0] != 0 || fva[1] != -1 {
 		t.Errorf("fva after a passkey without user verification: got %v, want [0 -1] (the first factor only)", fva)
 	}
-	if _, err := chromedp.Call(ctx, webauthn.SetUserVerified, webauthn.SetUserVerifiedParams{AuthenticatorID: auth, IsUserVerified: true}); err != nil {
-		t.Fatalf("make user verification succeed again: %v", err)
-	}
+	badUV(false)
 
 	// The authenticator no longer has the credential: an error next to the
 	// button, no session.
@@ -511,17 +602,24 @@ func TestBrowserPasskeys(t *testing.T) {
 	if _, err := chromedp.Call(ctx, webauthn.RemoveCredential, webauthn.RemoveCredentialParams{AuthenticatorID: auth, CredentialID: saved.CredentialID}); err != nil {
 		t.Fatalf("remove the credential from the authenticator: %v", err)
 	}
-	before := sessionCount(t, ta, u.ID)
+	before = sessionCount(t, ta, u.ID)
 	clickPasskeySignIn(t, ctx, ta)
 	act(t, ctx, "see the passkey error", chromedp.WaitVisible(chromedp.CSS(`p[data-passkey-error]`)))
 	screenshot(t, ctx, "sign-in-passkey-error")
-	msg := refusedPasskeySignIn(t, ctx, ta, u.ID, before, "no credential on the authenticator")
+	msg = refusedPasskeySignIn(t, ctx, ta, u.ID, before, "no credential on the authenticator")
 	t.Logf("without the credential the page says %q", msg)
 
+	// The same with the autofill on, as in a browser with conditional
+	// mediation: the button aborts the autofill's request (which has
+	// nothing to offer) and runs its own ceremony, which fails the same way.
+	autofillBack()
+	clickPasskeySignIn(t, ctx, ta)
+	msg = refusedPasskeySignIn(t, ctx, ta, u.ID, before, "no credential on the authenticator, autofill on")
+	t.Logf("without the credential, with the autofill, the page says %q", msg)
+	autofillBack = withoutAutofill(t, ctx)
+
 	// Back on the authenticator, it signs in again.
-	if _, err := chromedp.Call(ctx, webauthn.AddCredential, webauthn.AddCredentialParams{AuthenticatorID: auth, Credential: saved}); err != nil {
-		t.Fatalf("put the credential back on the authenticator: %v", err)
-	}
+	putCredential(t, ctx, auth, saved, "put the credential back")
 	clickPasskeySignIn(t, ctx, ta)
 	signedInWithPasskey(t, ctx, u.ID, "passkey sign-in with the credential put back")
 
@@ -541,17 +639,21 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatalf("sign counts: the copy %v, the authenticator now %v, the server %d; want the copy behind, the server at the authenticator's",
 			old.SignCount, current.SignCount, serverCount)
 	}
-	clone := addAuthenticator(t, ctx)
-	if _, err := chromedp.Call(ctx, webauthn.AddCredential, webauthn.AddCredentialParams{AuthenticatorID: clone, Credential: old}); err != nil {
-		t.Fatalf("add the old copy of the credential to a second authenticator: %v", err)
-	}
+	// Chromium allows one internal authenticator at a time: the original
+	// goes, the clone comes.
 	if _, err := chromedp.Call(ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: auth}); err != nil {
 		t.Fatalf("remove the first authenticator: %v", err)
 	}
+	clone := addAuthenticator(t, ctx, false)
+	putCredential(t, ctx, clone, old, "the clone")
 	before = sessionCount(t, ta, u.ID)
+	_, mark := logs.since(0)
 	clickPasskeySignIn(t, ctx, ta)
 	msg = refusedPasskeySignIn(t, ctx, ta, u.ID, before, "cloned authenticator")
 	t.Logf("with the cloned authenticator the page says %q", msg)
+	if logged, _ := logs.since(mark); !strings.Contains(logged, "possibly a cloned authenticator") {
+		t.Errorf("the clone's refusal was not logged as a sign count going backwards; the app logged:\n%s", logged)
+	}
 	if got := storedPasskeys(t, ta, u.ID)[0].SignCount; got != serverCount {
 		t.Errorf("the server's sign count after the clone's attempt: got %d, want still %d", got, serverCount)
 	}
@@ -562,10 +664,8 @@ func TestBrowserPasskeys(t *testing.T) {
 	if _, err := chromedp.Call(ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: clone}); err != nil {
 		t.Fatalf("remove the cloned authenticator: %v", err)
 	}
-	auth = addAuthenticator(t, ctx)
-	if _, err := chromedp.Call(ctx, webauthn.AddCredential, webauthn.AddCredentialParams{AuthenticatorID: auth, Credential: current}); err != nil {
-		t.Fatalf("add the current credential to a new authenticator: %v", err)
-	}
+	auth = addAuthenticator(t, ctx, false)
+	putCredential(t, ctx, auth, current, "the restored authenticator")
 	clickPasskeySignIn(t, ctx, ta)
 	signedInWithPasskey(t, ctx, u.ID, "passkey sign-in on the restored authenticator")
 
@@ -591,9 +691,35 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	before = sessionCount(t, ta, u.ID)
 	clickPasskeySignIn(t, ctx, ta)
+	_, mark = logs.since(0)
 	msg = refusedPasskeySignIn(t, ctx, ta, u.ID, before, "deleted passkey")
 	t.Logf("with the deleted passkey the page says %q", msg)
+	if logged, _ := logs.since(mark); !strings.Contains(logged, "passkey sign-in refused") || !strings.Contains(logged, "not found") || strings.Contains(logged, "cloned") {
+		t.Errorf("the deleted passkey's refusal: want it logged as refused (unknown credential), not as a clone; the app logged:\n%s", logged)
+	}
 
+	// A synced passkey (backup eligible), added without a name: the card
+	// calls it Synced passkey, Synced.
+	if _, err := chromedp.Call(ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: auth}); err != nil {
+		t.Fatalf("remove the authenticator: %v", err)
+	}
+	addAuthenticator(t, ctx, true)
+	signInWithForm(t, ctx, ta, email, password)
+	openProfilePasskeys(t, ctx, ta)
+	markDocument(t, ctx)
+	act(t, ctx, "add a passkey without a name",
+		chromedp.WaitVisible(chromedp.CSS(`section#passkeys form[data-passkey-add] button`)),
+		chromedp.Click(chromedp.CSS(`section#passkeys form[data-passkey-add] button[type="submit"]`)))
+	waitPage(t, ctx, "back on /profile after adding the synced passkey", 15*time.Second, func(p pageInfo) bool {
+		return p.Path == "/profile" && p.Ready == "complete" && !p.Mark
+	})
+	card = readPasskeyCard(t, ctx, "after adding the synced passkey")
+	if len(card.Items) != 1 || card.Items[0].Name != "Synced passkey" || card.Items[0].Kind != "Synced" || card.Notice != "The passkey was added." {
+		t.Errorf("the passkeys card after adding a synced passkey without a name: got %+v, want one passkey %q, Synced", card, "Synced passkey")
+	}
+	if stored := storedPasskeys(t, ta, u.ID); len(stored) != 1 || !stored[0].BackupEligible || !stored[0].BackupState {
+		t.Errorf("the stored synced passkey: got %+v, want backup eligible and backed up", stored)
+	}
 }
 
 // TestBrowserPasskeysWithoutJavaScript: with JavaScript off, the sign-in
@@ -602,7 +728,7 @@ func TestBrowserPasskeys(t *testing.T) {
 // sign-in works and the card still lists and renames passkeys.
 func TestBrowserPasskeysWithoutJavaScript(t *testing.T) {
 	ctx := newBrowser(t, 90*time.Second)
-	ta := startLocalhostApp(t, nil)
+	ta, _ := startLocalhostApp(t, nil)
 	const email, password = "nojs-passkey@example.com", "correct horse battery"
 	ta.CreateUser(t, email, password, "Noah", "Script")
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {

@@ -108,6 +108,13 @@ func routes(r chi.Router, log *slog.Logger, site *pages.Site, data *appdata.DB, 
 	r.Get("/admin/impersonate", imp.AdminPage().ServeHTTP)
 	r.Post("/admin/impersonate", imp.Impersonate().ServeHTTP)
 	r.Get("/admin/audit", imp.AuditPage().ServeHTTP)
+	r.Get("/admin/webhooks", imp.WebhooksPage().ServeHTTP)
+	r.Post("/admin/webhooks", imp.CreateWebhook().ServeHTTP)
+	r.Post("/admin/webhooks/{id}/test", imp.TestWebhook().ServeHTTP)
+	r.Post("/admin/webhooks/{id}/disable", imp.DisableWebhook().ServeHTTP)
+	r.Post("/admin/webhooks/{id}/enable", imp.EnableWebhook().ServeHTTP)
+	r.Post("/admin/webhooks/{id}/delete", imp.DeleteWebhook().ServeHTTP)
+	r.Post("/admin/webhooks/messages/{id}/retry", imp.RetryWebhookMessage().ServeHTTP)
 	if mailbox != nil {
 		r.Get("/dev/mailbox", pages.Mailbox(site, mailboxMessages(mailbox)).ServeHTTP) // development only
 	}
