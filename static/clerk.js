@@ -680,7 +680,9 @@ function passkeyError(scope, err) {
   const el = scope?.querySelector('[data-passkey-error]') ?? document.querySelector('[data-passkey-error]');
   if (!el) return;
   const cancelled = err?.name === 'NotAllowedError' || err?.name === 'AbortError';
-  el.textContent = cancelled ? 'The passkey was not used. Try again.' : (err?.message || 'The passkey did not work. Try again.');
+  // The frontend API's message is the one written for people.
+  const said = err instanceof ClerkAPIError ? err.errors[0]?.message : null;
+  el.textContent = cancelled ? 'The passkey was not used. Try again.' : (said || 'The passkey did not work. Try again.');
   el.hidden = false;
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -526,6 +527,10 @@ func TestDispatcherRefusesPrivateAddresses(t *testing.T) {
 		{"literal loopback over http", "http://" + su.Host + "/hook"},
 		{"literal loopback over https", srv.URL + "/hook"},
 		{"localhost in capitals over https", "https://LOCALHOST:" + port + "/hook"},
+	}
+	if _, err := net.LookupHost("LOCALHOST"); err != nil {
+		t.Logf("LOCALHOST does not resolve here (%v): only the literal addresses are tried", err)
+		cases = cases[:2]
 	}
 	var eps []*store.WebhookEndpoint
 	for _, c := range cases {

@@ -153,7 +153,9 @@ func TestBrowserSwitchOrganization(t *testing.T) {
 // client script exposes the actor, and "Stop impersonating" ends it.
 func TestBrowserImpersonationBanner(t *testing.T) {
 	ctx := newBrowser(t, 90*time.Second)
-	ta := startApp(t, nil)
+	// Alice is an instance administrator: an actor session lasts only
+	// while its actor is one.
+	ta := startApp(t, map[string]string{"ADMIN_EMAILS": "alice@example.com"})
 	if ok, err := app.Seed(context.Background(), ta.App.Client, io.Discard); err != nil || !ok {
 		t.Fatalf("seed: %v %v", ok, err)
 	}

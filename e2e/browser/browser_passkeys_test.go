@@ -423,18 +423,32 @@ func refusedPasskeySignIn(t *testing.T, ctx context.Context, ta *testApp, userID
 // TestBrowserPasskeys: in Chromium with a virtual platform authenticator
 // (CTAP2, internal, discoverable credentials, user verification), at
 // http://localhost:PORT (passkeys need a domain, see startLocalhostApp).
-// A user signed in with the password adds a passkey named Laptop on the
-// profile; the card lists it. Signed out, "Sign in with a passkey" on
-// /sign-in signs in to that user without the address, on the fallback
-// page, with both factors (fva [0, 0]). The passkey is renamed. Without
-// user verification the passkey is the first factor only (fva [0, -1]
-// for a user without an authenticator app). A credential the
-// authenticator no longer has shows the error next to the button and
-// makes no session. An authenticator cloned from an older copy of the
-// credential (its sign count behind the server's) is refused. A deleted
-// passkey leaves the card and no longer signs in. Without JavaScript the
-// passkey controls stay hidden. With GATEHOUSE_SCREENSHOTS=1 the pages
-// are saved at desktop and phone width (screenshotDir).
+//   - A user signed in with the password adds a passkey named Laptop on
+//     the profile; the card lists it (This device only, never used) and
+//     the authenticator holds a discoverable credential for localhost
+//     naming the user.
+//   - Signed out, "Sign in with a passkey" on /sign-in signs in to that
+//     user without the address, on the fallback page (/dashboard), with
+//     both factors: fva [0, 0] in the SSR state and the token. The
+//     address field's autofill (conditional mediation) does the same with
+//     no click.
+//   - The passkey is renamed with the card's form.
+//   - User verification failing on the authenticator: Chromium ends the
+//     ceremony, the page says so, no session. An assertion without the
+//     user-verified flag signs in as the first factor only: fva [0, -1]
+//     for a user without an authenticator app.
+//   - A credential the authenticator no longer has: the error next to the
+//     button, no session (with the autofill on too); put back, it works.
+//   - An authenticator cloned from an older copy of the credential (its
+//     sign count behind the server's): refused, logged as a possible
+//     clone, no session, the server's count unchanged.
+//   - A deleted passkey leaves the card, and its credential, still on the
+//     authenticator, no longer signs in.
+//   - A synced (backup-eligible) passkey added without a name is listed as
+//     "Synced passkey", Synced.
+//
+// With GATEHOUSE_SCREENSHOTS=1 the pages are saved at desktop and phone
+// width (screenshotDir).
 func TestBrowserPasskeys(t *testing.T) {
 	ctx := newBrowser(t, 240*time.Second)
 	ta, logs := startLocalhostApp(t, nil)
@@ -550,7 +564,6 @@ func TestBrowserPasskeys(t *testing.T) {
 	waitPage(t, ctx, "back on /profile after renaming", 10*time.Second, func(p pageInfo) bool {
 		return p.Path == "/profile" && p.Ready == "complete" && !p.Mark
 	})
-	markDocument(t, ctx)
 	card = readPasskeyCard(t, ctx, "after renaming")
 	if len(card.Items) != 1 || card.Items[0].Name != "Work laptop" || card.Notice != "The passkey was renamed." {
 		t.Errorf("the passkeys card after renaming: got %+v, want Work laptop and %q", card, "The passkey was renamed.")
