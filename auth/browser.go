@@ -119,11 +119,11 @@ func SignInWithTicket(w http.ResponseWriter, r *http.Request, ticket string) err
 
 // SignOut ends this browser's session and clears its cookies.
 func SignOut(w http.ResponseWriter, r *http.Request) error {
-	svc, _, err := identityOf(r)
+	svc, o, err := identityOf(r)
 	if err != nil {
 		return err
 	}
-	if err := svc.SignOut(r.Context(), identity.ClientCookieValue(r)); err != nil {
+	if err := svc.SignOut(o.Limiter.RequestContext(r, ""), identity.ClientCookieValue(r)); err != nil {
 		return err
 	}
 	svc.Cookies().Clear(w)

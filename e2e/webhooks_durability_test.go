@@ -40,12 +40,12 @@ type durableDelivery struct {
 }
 
 // durableReceiver records every webhook request, verifying it with Svix's
-// library, and answers 200, every other request after 200 ms (so that
-// deliveries are in flight when the server is killed).
+// library, and answers 200, every other user.created after 200 ms (so
+// that deliveries are in flight when the server is killed).
 type durableReceiver struct {
 	srv      *httptest.Server
 	wh       atomic.Pointer[svix.Webhook]
-	seq      atomic.Int64
+	seq      atomic.Int64 // user.created requests so far
 	sleeping atomic.Int64 // requests in their 200 ms wait now
 	mu       sync.Mutex
 	got      []durableDelivery
@@ -82,7 +82,9 @@ func (r *durableReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.got = append(r.got, d)
 	r.mu.Unlock()
-	if r.seq.Add(1)%2 == 0 {
+	// Every other user.created waits, so the kills below catch a
+	// user.created delivery in flight.
+	if d.eventType == "user.created" && r.seq.Add(1)%2 == 0 {
 		r.sleeping.Add(1)
 		select {
 		case <-time.After(200 * time.Millisecond):
@@ -232,10 +234,14 @@ func TestWebhooksSurviveKill9Durability(t *testing.T) {
 	killAfter := map[int]bool{10: true, 25: true, 40: true}
 	srv := startServer(t, bin, runDir, env, base)
 	ids := make([]string, 0, users)
+	signedUpAt := map[string]time.Time{}
+	var killedAt []time.Time
 	password := "durable-" + rand.Text()
 	kills := 0
 	for i := 1; i <= users; i++ {
-		ids = append(ids, durableSignUp(t, base, fmt.Sprintf("durable-%02d-%s@example.com", i, strings.ToLower(rand.Text()[:6])), password))
+		id := durableSignUp(t, base, fmt.Sprintf("durable-%02d-%s@example.com", i, strings.ToLower(rand.Text()[:6])), password)
+		ids = append(ids, id)
+		signedUpAt[id] = time.Now()
 		if !killAfter[i] {
 			continue
 		}
@@ -250,6 +256,7 @@ func TestWebhooksSurviveKill9Durability(t *testing.T) {
 		}
 		before := len(recv.deliveries())
 		srv.kill9(t)
+		killedAt = append(killedAt, time.Now())
 		kills++
 		t.Logf("kill -9 #%d after %d sign-ups (a delivery in flight: %t; %d requests received so far)", kills, i, inFlight, before)
 		restart := time.Now()
@@ -279,6 +286,48 @@ func TestWebhooksSurviveKill9Durability(t *testing.T) {
 		time.Since(signedUp).Round(time.Millisecond), time.Since(started).Round(time.Millisecond))
 	if m := missing(); len(m) > 0 {
 		t.Errorf("user.created never received for %d of %d users after 60 s: %v\nserver output:\n%s", len(m), users, m, srv.out)
+	}
+	// …and until the server has recorded each as succeeded: a delivery
+	// the receiver got but whose answer a kill cut is made again after
+	// its lease, with the same svix-id.
+	db, err := store.Open(t.Context(), dbURL) // WAL: beside the running server
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	defer db.Close()
+	unfinished := func() []string {
+		perUser := durableStoredUserCreated(t, db)
+		var out []string
+		for _, id := range ids {
+			for _, m := range perUser[id] {
+				if m.Status != store.WebhookSucceeded {
+					out = append(out, fmt.Sprintf("%s (%s, %s, %d attempts)", m.ID, id, m.Status, m.Attempts))
+				}
+			}
+		}
+		return out
+	}
+	for len(unfinished()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("every user.created message succeeded %s after the last sign-up", time.Since(signedUp).Round(time.Millisecond))
+	if u := unfinished(); len(u) > 0 {
+		t.Errorf("user.created messages not succeeded after 60 s: %v\nserver output:\n%s", u, srv.out)
+	}
+
+	// The late ones: an attempt cut by a kill waits out its lease.
+	for i, id := range ids {
+		ds := recv.durableUserCreated()[id]
+		if len(ds) == 0 {
+			continue
+		}
+		if late := ds[len(ds)-1].at.Sub(signedUpAt[id]); late > 5*time.Second {
+			var since []string
+			for k, at := range killedAt {
+				since = append(since, fmt.Sprintf("kill #%d %s before", k+1, ds[len(ds)-1].at.Sub(at).Round(time.Millisecond)))
+			}
+			t.Logf("user #%d %s: last user.created %s after its sign-up, %d deliveries (%s)", i+1, id, late.Round(time.Millisecond), len(ds), strings.Join(since, ", "))
+		}
 	}
 
 	// Every request verifies; one svix-id per event; duplicates counted.
@@ -313,19 +362,31 @@ func TestWebhooksSurviveKill9Durability(t *testing.T) {
 	}
 	t.Logf("%d requests in all, %d user.created redeliveries of the same message", len(recv.deliveries()), duplicates)
 
-	// The store agrees: one user.created message per user, and it
-	// succeeded (the receiver answered every request).
-	ctx := t.Context()
-	db, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
+	// The store agrees: one user.created message per user, the one
+	// received.
+	perUser := durableStoredUserCreated(t, db)
+	for _, id := range ids {
+		ms := perUser[id]
+		if len(ms) != 1 {
+			t.Errorf("user.created messages in the store for %s: got %d, want 1", id, len(ms))
+			continue
+		}
+		if ds := got[id]; len(ds) > 0 && ds[0].svixID != ms[0].ID {
+			t.Errorf("user.created of %s: received svix-id %s, the store's message is %s", id, ds[0].svixID, ms[0].ID)
+		}
 	}
-	defer db.Close()
+	t.Logf("TestWebhooksSurviveKill9Durability took %s", time.Since(started).Round(time.Millisecond))
+}
+
+// durableStoredUserCreated reads the store's user.created messages, by
+// the id of the user in their payload.
+func durableStoredUserCreated(t *testing.T, db *store.DB) map[string][]store.WebhookMessage {
+	t.Helper()
 	perUser := map[string][]store.WebhookMessage{}
 	for offset := 0; ; offset += 500 {
-		page, total, err := db.ListWebhookMessages(ctx, store.WebhookMessageFilter{Limit: 500, Offset: offset})
+		page, total, err := db.ListWebhookMessages(t.Context(), store.WebhookMessageFilter{Limit: 500, Offset: offset})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("ListWebhookMessages: %v", err)
 		}
 		for _, m := range page {
 			if m.EventType != "user.created" {
@@ -340,18 +401,7 @@ func TestWebhooksSurviveKill9Durability(t *testing.T) {
 			perUser[env.Data.ID] = append(perUser[env.Data.ID], m)
 		}
 		if offset+500 >= total {
-			break
+			return perUser
 		}
 	}
-	for _, id := range ids {
-		ms := perUser[id]
-		if len(ms) != 1 {
-			t.Errorf("user.created messages in the store for %s: got %d, want 1", id, len(ms))
-			continue
-		}
-		if ds := got[id]; len(ds) > 0 && ds[0].svixID != ms[0].ID {
-			t.Errorf("user.created of %s: received svix-id %s, the store's message is %s", id, ds[0].svixID, ms[0].ID)
-		}
-	}
-	t.Logf("TestWebhooksSurviveKill9Durability took %s", time.Since(started).Round(time.Millisecond))
 }

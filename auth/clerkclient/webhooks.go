@@ -117,8 +117,9 @@ func (w *WebhooksAPI) DeleteEndpoint(ctx context.Context, id string) error {
 	return nil
 }
 
-// SetEndpointDisabled pauses (true) or resumes an endpoint; a paused
-// endpoint's messages fail their attempts and can be retried later.
+// SetEndpointDisabled pauses (true) or resumes an endpoint. A paused
+// endpoint's messages are still made and wait, without using up their
+// attempts, until it resumes (within a minute of it).
 func (w *WebhooksAPI) SetEndpointDisabled(ctx context.Context, id string, disabled bool) error {
 	if err := w.store.SetWebhookEndpointDisabled(ctx, id, disabled); err != nil {
 		return mapStoreError("update webhook endpoint", "webhook endpoint", err)

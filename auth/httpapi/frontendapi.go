@@ -275,7 +275,7 @@ func (f *FrontendAPI) touch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *FrontendAPI) end(w http.ResponseWriter, r *http.Request) {
-	sess, err := f.svc.EndClientSession(r.Context(), identity.ClientCookieValue(r), r.PathValue("sid"))
+	sess, err := f.svc.EndClientSession(f.limiter.RequestContext(r, r.PathValue("sid")), identity.ClientCookieValue(r), r.PathValue("sid"))
 	if errors.Is(err, identity.ErrSignedOut) {
 		f.signedOut(w)
 		return

@@ -182,6 +182,17 @@ func (db *DB) CreateOrganization(ctx context.Context, no NewOrganization) (*Orga
 		if err := audit(ctx, tx, AuditEvent{Name: "organization.created", UserID: no.CreatedBy, ResourceID: id, Object: ObjectOrganization}); err != nil {
 			return err
 		}
+		if no.CreatedBy != "" {
+			// The creator's membership is a membership like any other:
+			// webhooks that mirror memberships must hear of it.
+			m, err := getMembership(ctx, tx, id, no.CreatedBy)
+			if err != nil {
+				return err
+			}
+			if err := membershipAudit(ctx, tx, "organizationMembership.created", Guard{ActorID: no.CreatedBy}, m); err != nil {
+				return err
+			}
+		}
 		o, err = getOrganization(ctx, tx, id, "")
 		return err
 	})

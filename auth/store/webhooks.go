@@ -30,9 +30,10 @@ type WebhookEndpoint struct {
 	CreatedAt, UpdatedAt int64
 }
 
-// Wants reports whether the endpoint takes events of type t.
+// Wants reports whether the endpoint takes events of type t. A disabled
+// endpoint still does: its messages wait until it is enabled again.
 func (e *WebhookEndpoint) Wants(t string) bool {
-	return !e.Disabled && (len(e.Events) == 0 || slices.Contains(e.Events, t))
+	return len(e.Events) == 0 || slices.Contains(e.Events, t)
 }
 
 // WebhookMessage is one event for one endpoint; its ID is the svix-id of
@@ -88,6 +89,9 @@ type WebhookStore interface {
 	ListWebhookAttempts(ctx context.Context, messageID string) ([]WebhookAttempt, error)
 	// RetryWebhookMessage makes a message pending again, due now.
 	RetryWebhookMessage(ctx context.Context, id string) error
+	// PostponeWebhookMessage moves a pending message's next attempt to
+	// next without counting an attempt (its endpoint is paused).
+	PostponeWebhookMessage(ctx context.Context, id string, next int64) error
 }
 
 const endpointColumns = `id, url, secret, events, description, disabled, created_at, updated_at`
@@ -153,11 +157,22 @@ func (db *DB) GetWebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoi
 	return e, nil
 }
 
-// SetWebhookEndpointDisabled implements [WebhookStore].
+// SetWebhookEndpointDisabled implements [WebhookStore]. Resuming makes
+// the endpoint's waiting messages due at once.
 func (db *DB) SetWebhookEndpointDisabled(ctx context.Context, id string, disabled bool) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled = $1, updated_at = $2 WHERE id = $3`,
-		boolInt(disabled), Now(), id)
-	return affectedOne(res, err, "webhook endpoint", id)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		now := Now()
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled = $1, updated_at = $2 WHERE id = $3`,
+			boolInt(disabled), now, id)
+		if err := affectedOne(res, err, "webhook endpoint", id); err != nil || disabled {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_messages SET next_attempt_at = $1, updated_at = $1
+			WHERE endpoint_id = $2 AND status = 'pending'`, now, id); err != nil {
+			return fmt.Errorf("store: resume webhook messages: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeleteWebhookEndpoint implements [WebhookStore]; its messages go with it.
@@ -367,5 +382,12 @@ func (db *DB) RetryWebhookMessage(ctx context.Context, id string) error {
 	now := Now()
 	res, err := db.write.ExecContext(ctx, `UPDATE webhook_messages SET status = 'pending', next_attempt_at = $1, updated_at = $1
 		WHERE id = $2`, now, id)
+	return affectedOne(res, err, "webhook message", id)
+}
+
+// PostponeWebhookMessage implements [WebhookStore].
+func (db *DB) PostponeWebhookMessage(ctx context.Context, id string, next int64) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE webhook_messages SET next_attempt_at = $1, updated_at = $2
+		WHERE id = $3 AND status = 'pending'`, next, Now(), id)
 	return affectedOne(res, err, "webhook message", id)
 }

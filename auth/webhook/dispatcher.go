@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -125,11 +126,11 @@ func CheckURL(raw string, allowPrivate bool) error {
 	if u.Scheme != "https" {
 		return errors.New("the URL must use https")
 	}
-	host := u.Hostname()
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if ip := net.ParseIP(host); ip != nil && !publicIP(ip) {
 		return errors.New("the URL must not name a private or loopback address (WEBHOOK_ALLOW_PRIVATE=true allows it)")
 	}
-	if host == "localhost" || len(host) > 10 && host[len(host)-10:] == ".localhost" {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return errors.New("the URL must not name localhost (WEBHOOK_ALLOW_PRIVATE=true allows it)")
 	}
 	return nil
@@ -214,11 +215,24 @@ func (d *Dispatcher) build(ev store.AuditEvent) (string, []byte, bool) {
 	return t, body, true
 }
 
+// errPaused is send's answer for a disabled endpoint: its messages wait,
+// without using up attempts, until it is enabled again.
+var errPaused = errors.New("the endpoint is disabled")
+
+// pausedRecheck is how often a paused endpoint's messages look again.
+const pausedRecheck = time.Minute
+
 // attempt makes one attempt of m and records it.
 func (d *Dispatcher) attempt(ctx context.Context, m store.WebhookMessage) {
 	start := time.Now()
 	a := store.WebhookAttempt{MessageID: m.ID}
 	status, err := d.send(ctx, m)
+	if errors.Is(err, errPaused) {
+		if err := d.store.PostponeWebhookMessage(context.WithoutCancel(ctx), m.ID, time.Now().Add(pausedRecheck).UnixMilli()); err != nil {
+			d.log.Error("webhook postpone", "message_id", m.ID, "error", err)
+		}
+		return
+	}
 	a.StatusCode, a.DurationMS = status, time.Since(start).Milliseconds()
 	if ctx.Err() != nil {
 		return // shutting down: the lease runs out and the attempt is made again
@@ -254,7 +268,7 @@ func (d *Dispatcher) send(ctx context.Context, m store.WebhookMessage) (int, err
 		return 0, fmt.Errorf("endpoint: %w", err)
 	}
 	if ep.Disabled {
-		return 0, errors.New("the endpoint is disabled")
+		return 0, errPaused
 	}
 	secret, err := d.cfg.Secrets.Open(ep.Secret)
 	if err != nil {
