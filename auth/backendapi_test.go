@@ -56,7 +56,7 @@ func errCode(m map[string]any) string {
 func TestBackendAPI(t *testing.T) {
 	s := newStack(t)
 	m := s.machines(t)
-	h := http.StripPrefix("/v1", httpapi.NewBackendAPI(s.client, testSecretKey, slog.New(slog.DiscardHandler)))
+	h := http.StripPrefix("/v1", httpapi.NewBackendAPI(s.client, nil, testSecretKey, slog.New(slog.DiscardHandler)))
 	const js = "application/json"
 	worker, billing := m.worker.SecretKey, m.billing.SecretKey
 
@@ -127,7 +127,7 @@ func TestBackendAPI(t *testing.T) {
 		{"revoke unknown", "POST", "/v1/m2m_tokens/mt_" + strings.Repeat("a", 32) + "/revoke", testSecretKey, js, `{}`, 404, "resource_not_found"},
 		{"revoke another machine's", "POST", "/v1/m2m_tokens/" + id + "/revoke", billing, js, `{}`, 404, "resource_not_found"},
 		{"method", "DELETE", "/v1/m2m_tokens", testSecretKey, "", "", 405, "method_not_allowed"},
-		{"unknown route", "GET", "/v1/users", testSecretKey, "", "", 404, "resource_not_found"},
+		{"unknown route", "GET", "/v1/no_such_resource", testSecretKey, "", "", 404, "resource_not_found"},
 		{"unclean path", "GET", "/v1/m2m_tokens/../m2m_tokens", testSecretKey, "", "", 404, "resource_not_found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestBackendAPI(t *testing.T) {
 func FuzzBackendAPIBody(f *testing.F) {
 	s := newStack(f)
 	m := s.machines(f)
-	h := http.StripPrefix("/v1", httpapi.NewBackendAPI(s.client, testSecretKey, slog.New(slog.DiscardHandler)))
+	h := http.StripPrefix("/v1", httpapi.NewBackendAPI(s.client, nil, testSecretKey, slog.New(slog.DiscardHandler)))
 	for _, seed := range []string{`{}`, `{"claims":{"a":1},"scopes":[],"seconds_until_expiration":5}`, `{"claims":null}`,
 		`{"scopes":null}`, `{"seconds_until_expiration":1e309}`, `{"token":"mt_x"}`, `[]`, `null`, "\x00", `{"claims":"\ud800"}`} {
 		f.Add(seed)

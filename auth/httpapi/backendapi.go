@@ -10,7 +10,9 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
@@ -36,6 +38,8 @@ const maxBackendBody = 16 << 10
 // shapes.
 type BackendAPI struct {
 	client    *clerkclient.Client
+	tokens    SessionTokens // nil: no session tokens or JWKS
+	limiter   *Limiter      // requests per client IP; nil: none
 	secretKey string
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -43,29 +47,48 @@ type BackendAPI struct {
 
 // NewBackendAPI returns the backend API handler. secretKey is the instance
 // secret (CLERK_SECRET_KEY).
-func NewBackendAPI(c *clerkclient.Client, secretKey string, log *slog.Logger) *BackendAPI {
-	b := &BackendAPI{client: c, secretKey: secretKey, log: log, mux: http.NewServeMux()}
-	routes := []struct {
-		path  string
-		allow string
-		h     map[string]http.HandlerFunc
-	}{
-		{"/m2m_tokens", "GET, POST", map[string]http.HandlerFunc{"GET": b.listM2M, "POST": b.createM2M}},
-		{"/m2m_tokens/verify", "POST", map[string]http.HandlerFunc{"POST": b.verifyM2M}},
-		{"/m2m_tokens/{id}/revoke", "POST", map[string]http.HandlerFunc{"POST": b.revokeM2M}},
+func NewBackendAPI(c *clerkclient.Client, tokens SessionTokens, secretKey string, log *slog.Logger) *BackendAPI {
+	b := &BackendAPI{client: c, tokens: tokens, secretKey: secretKey, log: log, mux: http.NewServeMux()}
+	routes := []bapiRoute{
+		{"GET", "/m2m_tokens", b.listM2M},
+		{"POST", "/m2m_tokens", b.createM2M},
+		{"POST", "/m2m_tokens/verify", b.verifyM2M},
+		{"POST", "/m2m_tokens/{id}/revoke", b.revokeM2M},
 	}
+	routes = append(routes, b.v1Routes()...)
+	// One path may take several methods; the others get 405 with Allow.
+	var paths []string
+	allowed := map[string][]string{}
 	for _, rt := range routes {
-		for method, h := range rt.h {
-			b.mux.HandleFunc(method+" "+rt.path, h)
+		if allowed[rt.path] == nil {
+			paths = append(paths, rt.path)
 		}
-		allow := rt.allow
-		b.mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			WriteError(w, &identity.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-				Message: "Method not allowed.", LongMessage: "This route accepts " + allow + " only."})
-		})
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+		b.mux.HandleFunc(rt.method+" "+rt.path, rt.h)
+	}
+	// The 405s are registered per method: a method-less pattern such as
+	// "/users/count" would conflict with "GET /users/{id}".
+	for _, p := range paths {
+		allow := strings.Join(allowed[p], ", ")
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if slices.Contains(allowed[p], m) || (m == "GET" && slices.Contains(allowed[p], "HEAD")) {
+				continue
+			}
+			b.mux.HandleFunc(m+" "+p, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				WriteError(w, &identity.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+					Message: "Method not allowed.", LongMessage: "This route accepts " + allow + " only."})
+			})
+		}
 	}
 	b.mux.HandleFunc("/", b.notFound)
+	return b
+}
+
+// WithLimiter bounds the requests of each client IP (429 with
+// Retry-After beyond), counted before anything else of a request.
+func (b *BackendAPI) WithLimiter(l *Limiter) *BackendAPI {
+	b.limiter = l
 	return b
 }
 
@@ -73,6 +96,10 @@ func NewBackendAPI(c *clerkclient.Client, secretKey string, log *slog.Logger) *B
 // keeps (answers may carry a secret shown once).
 func (b *BackendAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if limited, wait := b.limiter.Limited(w, r); limited {
+		WriteError(w, identity.ErrTooManyRequests(wait))
+		return
+	}
 	if p := r.URL.Path; p == "" || path.Clean(p) != p {
 		b.notFound(w, r)
 		return
@@ -246,11 +273,30 @@ func (b *BackendAPI) revokeM2M(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, t)
 }
 
+// decodeJSON is decodeBody for the SDK routes: an empty body is an
+// empty object (SDKs send none for ban, revoke, …), and with strict false
+// unknown keys are ignored.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, strict bool) error {
+	if r.ContentLength == 0 && r.Body != nil {
+		var one [1]byte
+		if n, _ := r.Body.Read(one[:]); n == 0 {
+			return nil
+		}
+		return &identity.Error{Status: http.StatusBadRequest, Code: "request_body_invalid",
+			Message: "The request body is not valid.", LongMessage: "Send a Content-Length with the body."}
+	}
+	return decodeBodyWith(w, r, dst, true, strict)
+}
+
 // decodeBody reads one JSON object from a bounded body into dst, refusing
 // unknown fields as Clerk's Backend API does: 415 for another content
 // type, 413 for an oversized body, 400 for bad JSON. With optional, an
 // empty body is an empty object.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
+	return decodeBodyWith(w, r, dst, optional, true)
+}
+
+func decodeBodyWith(w http.ResponseWriter, r *http.Request, dst any, optional, strict bool) error {
 	body := http.MaxBytesReader(w, r.Body, maxBackendBody)
 	if optional && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
 		return nil
@@ -260,7 +306,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 			Message: "Send application/json.", LongMessage: "Content-Type must be application/json."}
 	}
 	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	err := dec.Decode(dst)
 	if optional && err == io.EOF {
 		return nil

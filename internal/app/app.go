@@ -223,7 +223,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	r.Handle("/.well-known/jwks.json", httpapi.JWKSHandler(keys.JWKS))
 	// The backend API authenticates by secret keys in the Authorization
 	// header only: no cookies, so no CSRF check and no session middleware.
-	r.Mount("/v1", http.StripPrefix("/v1", httpapi.NewBackendAPI(client, cfg.SecretKey, log)))
+	// @clerk/backend calls the M2M routes without /v1; a prefix
+	// (BACKEND_API_PREFIX) serves a Backend API URL with a path.
+	bapi := httpapi.NewBackendAPI(client, idsvc, cfg.SecretKey, log).WithLimiter(
+		httpapi.NewLimiter(cfg.BackendAPIRateLimit, time.Minute, func(r *http.Request) string { return middleware.GetClientIP(r.Context()) }))
+	prefixes := []string{""}
+	if cfg.BackendAPIPrefix != "" {
+		prefixes = append(prefixes, cfg.BackendAPIPrefix)
+	}
+	for _, prefix := range prefixes {
+		r.Mount(prefix+"/v1", http.StripPrefix(prefix+"/v1", bapi))
+		r.Mount(prefix+"/m2m_tokens", http.StripPrefix(prefix, bapi))
+	}
 	if cfg.LoadTestRoutes {
 		loadtest.Routes(r, site, log)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -82,6 +83,13 @@ type Config struct {
 	// SignInRateLimit is the sign-in and sign-up attempts allowed per
 	// client IP per minute.
 	SignInRateLimit int
+	// BackendAPIRateLimit (BACKEND_API_RATE_LIMIT, default 1000) is the
+	// Backend API requests allowed per client IP per minute.
+	BackendAPIRateLimit int
+	// BackendAPIPrefix (BACKEND_API_PREFIX, e.g. /clerk) serves the
+	// Backend API under a path prefix as well, as the SDKs keep any path
+	// of their configured URL.
+	BackendAPIPrefix string
 
 	// SignInDelay (SIGN_IN_DELAY) is the first wait imposed between
 	// failed sign-ins of one address after the third; it doubles with
@@ -276,6 +284,14 @@ func Load(getenv func(string) string) (*Config, error) {
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
+	}
+	if c.BackendAPIRateLimit, err = strconv.Atoi(get("BACKEND_API_RATE_LIMIT", "1000")); err != nil || c.BackendAPIRateLimit < 1 {
+		return nil, &Error{Msg: "config: BACKEND_API_RATE_LIMIT must be a positive whole number (requests per minute per client IP)"}
+	}
+	if c.BackendAPIPrefix = strings.TrimSuffix(get("BACKEND_API_PREFIX", ""), "/"); c.BackendAPIPrefix != "" &&
+		(!strings.HasPrefix(c.BackendAPIPrefix, "/") || strings.ContainsAny(c.BackendAPIPrefix, "?#*{} ") ||
+			path.Clean(c.BackendAPIPrefix) != c.BackendAPIPrefix || c.BackendAPIPrefix == "/v1") {
+		return nil, &Error{Msg: "config: BACKEND_API_PREFIX must be a path such as /clerk"}
 	}
 	if c.SignInRateLimit, err = strconv.Atoi(get("SIGN_IN_RATE_LIMIT", "20")); err != nil || c.SignInRateLimit < 1 {
 		return nil, &Error{Msg: "config: SIGN_IN_RATE_LIMIT must be a positive number of attempts per minute"}
