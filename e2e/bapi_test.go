@@ -114,6 +114,13 @@ func TestBackendAPIWireRules(t *testing.T) {
 		}
 	})
 
+	t.Run("a token for a session that is not live is a 404, never a 500", func(t *testing.T) {
+		res, body := bapiDo(t, ta, http.MethodPost, "/v1/sessions/sess_nobody/tokens", key, "")
+		if res.StatusCode != http.StatusNotFound || !strings.Contains(body, `"code":"resource_not_found"`) {
+			t.Errorf("POST /v1/sessions/sess_nobody/tokens: got %d %s, want 404 resource_not_found", res.StatusCode, trimBody(body))
+		}
+	})
+
 	t.Run("the prefix and M2M without /v1", func(t *testing.T) {
 		res, body := bapiDo(t, ta, http.MethodGet, "/clerk/v1/users/count", key, "")
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, `"total_count"`) {

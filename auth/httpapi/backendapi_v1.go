@@ -10,6 +10,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -339,7 +340,7 @@ func (b *BackendAPI) sessionToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := b.tokens.MintSessionToken(r.Context(), r.PathValue("id"), "")
 	if err != nil {
-		if e, ok := identity.AsError(err); ok && e.Status == http.StatusUnauthorized {
+		if e, ok := identity.AsError(err); errors.Is(err, identity.ErrSignedOut) || (ok && e.Status == http.StatusUnauthorized) {
 			err = &identity.Error{Status: http.StatusNotFound, Code: "resource_not_found", Message: "Session not found.",
 				LongMessage: "No live session was found with this id."}
 		}
