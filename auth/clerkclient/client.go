@@ -168,9 +168,14 @@ func (u *UsersAPI) GetUser(ctx context.Context, id string) (*User, error) {
 
 // UserListParams filter [UsersAPI.GetUserList].
 type UserListParams struct {
-	Limit, Offset int
-	EmailAddress  []string
-	Query         string
+	Limit, Offset  int
+	EmailAddress   []string
+	UserID         []string
+	OrganizationID []string
+	Query          string
+	// OrderBy is created_at or +created_at (oldest first), or
+	// -created_at (newest first, the default).
+	OrderBy string
 }
 
 // UserList is one page of users.
@@ -188,7 +193,15 @@ func (u *UsersAPI) GetUserList(ctx context.Context, p UserListParams) (*UserList
 	for _, e := range p.EmailAddress {
 		emails = append(emails, strings.ToLower(strings.TrimSpace(e)))
 	}
-	users, total, err := u.store.ListUsers(ctx, store.UserFilter{Emails: emails, Query: p.Query, Limit: p.Limit, Offset: p.Offset})
+	f := store.UserFilter{Emails: emails, IDs: p.UserID, OrganizationIDs: p.OrganizationID, Query: p.Query, Limit: p.Limit, Offset: p.Offset}
+	switch p.OrderBy {
+	case "", "-created_at":
+	case "+created_at", "created_at":
+		f.OldestFirst = true
+	default:
+		return nil, apiError(http.StatusUnprocessableEntity, "form_param_value_invalid", "order_by must be created_at, +created_at or -created_at", "order_by")
+	}
+	users, total, err := u.store.ListUsers(ctx, f)
 	if err != nil {
 		return nil, mapStoreError("list users", "user", err)
 	}

@@ -18,12 +18,16 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 	"github.com/gatehouse-dev/gatehouse/auth/identity"
+	"github.com/gatehouse-dev/gatehouse/auth/resource"
+	"github.com/gatehouse-dev/gatehouse/auth/store"
 )
 
 // SessionTokens mints session tokens for the Backend API's
 // POST /sessions/{id}/tokens; the identity service is one.
 type SessionTokens interface {
 	MintSessionToken(ctx context.Context, sid, azp string) (string, error)
+	MintTemplateTokenForSession(ctx context.Context, sid, name string) (string, error)
+	CreateSessionFor(ctx context.Context, userID string) (*store.Session, error)
 	JWKS() []byte
 }
 
@@ -43,6 +47,7 @@ func (b *BackendAPI) v1Routes() []bapiRoute {
 		{"PATCH", "/users/{id}", b.updateUser},
 		{"DELETE", "/users/{id}", b.deleteUser},
 		{"PATCH", "/users/{id}/metadata", b.mergeUserMetadata},
+		{"PUT", "/users/{id}/metadata", b.replaceUserMetadata},
 		{"POST", "/users/{id}/ban", b.userAction((*clerkclient.UsersAPI).BanUser)},
 		{"POST", "/users/{id}/unban", b.userAction((*clerkclient.UsersAPI).UnbanUser)},
 		{"POST", "/users/{id}/lock", b.userAction((*clerkclient.UsersAPI).LockUser)},
@@ -50,15 +55,18 @@ func (b *BackendAPI) v1Routes() []bapiRoute {
 		{"POST", "/users/{id}/verify_password", b.verifyPassword},
 		{"GET", "/users/{id}/organization_memberships", b.userMemberships},
 		{"GET", "/sessions", b.listSessions},
+		{"POST", "/sessions", b.createSession},
 		{"GET", "/sessions/{id}", b.getSession},
 		{"POST", "/sessions/{id}/revoke", b.revokeSession},
 		{"POST", "/sessions/{id}/tokens", b.sessionToken},
+		{"POST", "/sessions/{id}/tokens/{template}", b.sessionToken},
 		{"GET", "/organizations", b.listOrganizations},
 		{"POST", "/organizations", b.createOrganization},
 		{"GET", "/organizations/{id}", b.getOrganization},
 		{"PATCH", "/organizations/{id}", b.updateOrganization},
 		{"DELETE", "/organizations/{id}", b.deleteOrganization},
 		{"PATCH", "/organizations/{id}/metadata", b.mergeOrganizationMetadata},
+		{"PUT", "/organizations/{id}/metadata", b.replaceOrganizationMetadata},
 		{"GET", "/organizations/{id}/memberships", b.listMemberships},
 		{"POST", "/organizations/{id}/memberships", b.createMembership},
 		{"PATCH", "/organizations/{id}/memberships/{user_id}", b.updateMembership},
@@ -128,7 +136,14 @@ func listQuery(q url.Values) (limit, offset int, err error) {
 }
 
 func (b *BackendAPI) userListParams(q url.Values) (clerkclient.UserListParams, error) {
-	p := clerkclient.UserListParams{EmailAddress: q["email_address"], Query: q.Get("query")}
+	for _, name := range []string{"external_id", "username", "phone_number"} {
+		if q.Has(name) {
+			return clerkclient.UserListParams{}, &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_unknown",
+				Param: name, Message: name + " is not supported.", LongMessage: "Filtering users by " + name + " is not supported by this instance."}
+		}
+	}
+	p := clerkclient.UserListParams{EmailAddress: q["email_address"], UserID: q["user_id"],
+		OrganizationID: q["organization_id"], Query: q.Get("query"), OrderBy: q.Get("order_by")}
 	var err error
 	p.Limit, p.Offset, err = listQuery(q)
 	return p, err
@@ -147,23 +162,7 @@ func (b *BackendAPI) listUsers(w http.ResponseWriter, r *http.Request) {
 		b.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, filterUsers(list.Data, r.URL.Query()["user_id"]))
-}
-
-// filterUsers keeps the users of ids (all when there are none).
-func filterUsers(users []*clerkclient.User, ids []string) []*clerkclient.User {
-	if len(ids) == 0 {
-		return users
-	}
-	out := []*clerkclient.User{}
-	for _, u := range users {
-		for _, id := range ids {
-			if u.ID == id {
-				out = append(out, u)
-			}
-		}
-	}
-	return out
+	WriteJSON(w, http.StatusOK, list.Data)
 }
 
 func (b *BackendAPI) countUsers(w http.ResponseWriter, r *http.Request) {
@@ -182,6 +181,10 @@ func (b *BackendAPI) countUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 type userBody struct {
+	// ExternalID and PasswordDigest are Clerk's, not kept here yet:
+	// refused rather than dropped, so no user is made other than asked.
+	ExternalID         *string         `json:"external_id"`
+	PasswordDigest     *string         `json:"password_digest"`
 	EmailAddress       stringList      `json:"email_address"`
 	Password           *string         `json:"password"`
 	FirstName          *string         `json:"first_name"`
@@ -209,9 +212,23 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// read reads a user body, refusing the fields Gatehouse cannot keep.
+func (body *userBody) read(w http.ResponseWriter, r *http.Request) error {
+	if err := readJSON(w, r, body); err != nil {
+		return err
+	}
+	for name, v := range map[string]*string{"external_id": body.ExternalID, "password_digest": body.PasswordDigest} {
+		if v != nil {
+			return &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_unknown", Param: name,
+				Message: name + " is not supported.", LongMessage: name + " is not supported by this instance yet."}
+		}
+	}
+	return nil
+}
+
 func (b *BackendAPI) createUser(w http.ResponseWriter, r *http.Request) {
 	var body userBody
-	if err := readJSON(w, r, &body); err != nil {
+	if err := body.read(w, r); err != nil {
 		b.fail(w, r, err)
 		return
 	}
@@ -228,7 +245,7 @@ func (b *BackendAPI) getUser(w http.ResponseWriter, r *http.Request) {
 
 func (b *BackendAPI) updateUser(w http.ResponseWriter, r *http.Request) {
 	var body userBody
-	if err := readJSON(w, r, &body); err != nil {
+	if err := body.read(w, r); err != nil {
 		b.fail(w, r, err)
 		return
 	}
@@ -256,6 +273,19 @@ func (b *BackendAPI) mergeUserMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := b.client.Users.UpdateUserMetadata(r.Context(), r.PathValue("id"), clerkclient.UpdateUserMetadataParams{
+		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
+	b.answer(w, r, u, err)
+}
+
+// replaceUserMetadata replaces the metadata the body names (PUT: the
+// deprecated path of the SDKs' updateUser).
+func (b *BackendAPI) replaceUserMetadata(w http.ResponseWriter, r *http.Request) {
+	var body metadataBody
+	if err := readJSON(w, r, &body); err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	u, err := b.client.Users.UpdateUser(r.Context(), r.PathValue("id"), clerkclient.UpdateUserParams{
 		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
 	b.answer(w, r, u, err)
 }
@@ -312,6 +342,31 @@ func (b *BackendAPI) listSessions(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, list.Data)
 }
 
+func (b *BackendAPI) createSession(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		UserID string `json:"user_id"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	if b.tokens == nil {
+		b.notFound(w, r)
+		return
+	}
+	if body.UserID == "" {
+		b.fail(w, r, &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_missing", Param: "user_id",
+			Message: "user_id is required.", LongMessage: "user_id is required."})
+		return
+	}
+	s, err := b.tokens.CreateSessionFor(r.Context(), body.UserID)
+	if err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, resource.NewSession(s))
+}
+
 func (b *BackendAPI) getSession(w http.ResponseWriter, r *http.Request) {
 	s, err := b.client.Sessions.GetSession(r.Context(), r.PathValue("id"))
 	b.answer(w, r, s, err)
@@ -338,11 +393,22 @@ func (b *BackendAPI) sessionToken(w http.ResponseWriter, r *http.Request) {
 		b.fail(w, r, paramInvalid("expires_in_seconds", "session tokens live SESSION_TOKEN_TTL; expires_in_seconds is not supported"))
 		return
 	}
-	tok, err := b.tokens.MintSessionToken(r.Context(), r.PathValue("id"), "")
+	var tok string
+	var err error
+	if name := r.PathValue("template"); name != "" {
+		tok, err = b.tokens.MintTemplateTokenForSession(r.Context(), r.PathValue("id"), name)
+	} else {
+		tok, err = b.tokens.MintSessionToken(r.Context(), r.PathValue("id"), "")
+	}
 	if err != nil {
-		if e, ok := identity.AsError(err); errors.Is(err, identity.ErrSignedOut) || (ok && e.Status == http.StatusUnauthorized) {
+		e, ok := identity.AsError(err)
+		switch {
+		case errors.Is(err, identity.ErrSignedOut) || (ok && e.Status == http.StatusUnauthorized):
 			err = &identity.Error{Status: http.StatusNotFound, Code: "resource_not_found", Message: "Session not found.",
 				LongMessage: "No live session was found with this id."}
+		case errors.Is(err, identity.ErrTemplateNotFound):
+			err = &identity.Error{Status: http.StatusNotFound, Code: "resource_not_found", Message: "JWT template not found.",
+				LongMessage: "No JWT template has this name."}
 		}
 		b.fail(w, r, err)
 		return
@@ -428,6 +494,17 @@ func (b *BackendAPI) mergeOrganizationMetadata(w http.ResponseWriter, r *http.Re
 		return
 	}
 	o, err := b.client.Organizations.UpdateOrganizationMetadata(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationMetadataParams{
+		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
+	b.answer(w, r, o, err)
+}
+
+func (b *BackendAPI) replaceOrganizationMetadata(w http.ResponseWriter, r *http.Request) {
+	var body metadataBody
+	if err := readJSON(w, r, &body); err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	o, err := b.client.Organizations.UpdateOrganization(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationParams{
 		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
 	b.answer(w, r, o, err)
 }

@@ -758,3 +758,26 @@ func (s *Service) SetActiveOrganization(ctx context.Context, clientCookie, sid, 
 	}
 	return s.refresh(ctx, sid, origin)
 }
+
+// CreateSessionFor starts a session of user userID on a new client, with
+// no browser to hold it (the Backend API's POST /sessions, which Clerk
+// offers for tests and for services acting as a user).
+func (s *Service) CreateSessionFor(ctx context.Context, userID string) (*store.Session, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Status: http.StatusNotFound, Code: "resource_not_found", Param: "user_id",
+			Message: "User not found.", LongMessage: "No user was found with this user_id."}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: create session: %w", err)
+	}
+	if u.Banned {
+		return nil, errBanned()
+	}
+	c, _ := s.newClient(ctx, "")
+	sess := s.newSession(ctx, c.ID, u.ID)
+	if err := s.store.CreateSession(ctx, *c, *sess); err != nil {
+		return nil, fmt.Errorf("identity: create session: %w", err)
+	}
+	return sess, nil
+}

@@ -84,3 +84,18 @@ func (s *Service) MintSessionTemplateToken(ctx context.Context, sess *store.Sess
 	}
 	return tok, nil
 }
+
+// MintTemplateTokenForSession mints a token from the JWT template called
+// name for the live session sid, its claims read from the store (the
+// Backend API's POST /sessions/{id}/tokens/{template}).
+func (s *Service) MintTemplateTokenForSession(ctx context.Context, sid, name string) (string, error) {
+	sess, err := s.liveSession(ctx, sid)
+	if err != nil {
+		return "", err
+	}
+	c, err := s.sessionClaims(ctx, sess, "")
+	if err != nil {
+		return "", err
+	}
+	return s.MintSessionTemplateToken(ctx, sess, c, name)
+}

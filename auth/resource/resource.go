@@ -14,23 +14,30 @@ import (
 
 // User is Clerk's User resource.
 type User struct {
-	Object                  string            `json:"object"`
-	ID                      string            `json:"id"`
-	Username                *string           `json:"username"`
-	FirstName               *string           `json:"first_name"`
-	LastName                *string           `json:"last_name"`
-	ImageURL                string            `json:"image_url"`
-	HasImage                bool              `json:"has_image"`
-	PrimaryEmailAddressID   *string           `json:"primary_email_address_id"`
-	PrimaryPhoneNumberID    *string           `json:"primary_phone_number_id"`
-	PasswordEnabled         bool              `json:"password_enabled"`
-	TwoFactorEnabled        bool              `json:"two_factor_enabled"`
-	TOTPEnabled             bool              `json:"totp_enabled"`
-	BackupCodeEnabled       bool              `json:"backup_code_enabled"`
-	MFAEnabledAt            *int64            `json:"mfa_enabled_at"`
-	MFADisabledAt           *int64            `json:"mfa_disabled_at"`
-	EmailAddresses          []EmailAddress    `json:"email_addresses"`
-	PhoneNumbers            []any             `json:"phone_numbers"`
+	Object                string         `json:"object"`
+	ID                    string         `json:"id"`
+	Username              *string        `json:"username"`
+	ExternalID            *string        `json:"external_id"`
+	FirstName             *string        `json:"first_name"`
+	LastName              *string        `json:"last_name"`
+	ImageURL              string         `json:"image_url"`
+	HasImage              bool           `json:"has_image"`
+	PrimaryEmailAddressID *string        `json:"primary_email_address_id"`
+	PrimaryPhoneNumberID  *string        `json:"primary_phone_number_id"`
+	PrimaryWeb3WalletID   *string        `json:"primary_web3_wallet_id"`
+	PasswordEnabled       bool           `json:"password_enabled"`
+	TwoFactorEnabled      bool           `json:"two_factor_enabled"`
+	TOTPEnabled           bool           `json:"totp_enabled"`
+	BackupCodeEnabled     bool           `json:"backup_code_enabled"`
+	MFAEnabledAt          *int64         `json:"mfa_enabled_at"`
+	MFADisabledAt         *int64         `json:"mfa_disabled_at"`
+	EmailAddresses        []EmailAddress `json:"email_addresses"`
+	PhoneNumbers          []any          `json:"phone_numbers"`
+	// Web3Wallets, SAMLAccounts and EnterpriseAccounts are Clerk's ways
+	// to sign in that Gatehouse does not have: always empty.
+	Web3Wallets             []any             `json:"web3_wallets"`
+	SAMLAccounts            []any             `json:"saml_accounts"`
+	EnterpriseAccounts      []any             `json:"enterprise_accounts"`
 	ExternalAccounts        []ExternalAccount `json:"external_accounts"`
 	Passkeys                []Passkey         `json:"passkeys"`
 	PublicMetadata          json.RawMessage   `json:"public_metadata"`
@@ -39,9 +46,16 @@ type User struct {
 	Banned                  bool              `json:"banned"`
 	Locked                  bool              `json:"locked"`
 	LockoutExpiresInSeconds *int64            `json:"lockout_expires_in_seconds"`
-	LastSignInAt            *int64            `json:"last_sign_in_at"`
-	CreatedAt               int64             `json:"created_at"`
-	UpdatedAt               int64             `json:"updated_at"`
+	// The rest of Clerk's required fields; Gatehouse has no value for
+	// VerificationAttemptsRemaining, LastActiveAt or LegalAcceptedAt.
+	VerificationAttemptsRemaining *int   `json:"verification_attempts_remaining"`
+	DeleteSelfEnabled             bool   `json:"delete_self_enabled"`
+	CreateOrganizationEnabled     bool   `json:"create_organization_enabled"`
+	LastActiveAt                  *int64 `json:"last_active_at"`
+	LegalAcceptedAt               *int64 `json:"legal_accepted_at"`
+	LastSignInAt                  *int64 `json:"last_sign_in_at"`
+	CreatedAt                     int64  `json:"created_at"`
+	UpdatedAt                     int64  `json:"updated_at"`
 }
 
 // FullName returns "First Last", trimmed.
@@ -228,20 +242,26 @@ func NewUser(u *store.User, private bool, now int64) *User {
 		PasswordEnabled: u.PasswordHash != "",
 		// The authenticator app is the only second factor; backup codes
 		// back it up and do not count on their own, as in Clerk.
-		TwoFactorEnabled:  u.TOTPEnabled,
-		TOTPEnabled:       u.TOTPEnabled,
-		BackupCodeEnabled: u.BackupCodesLeft > 0,
-		MFAEnabledAt:      optionalMillis(u.MFAEnabledAt),
-		MFADisabledAt:     optionalMillis(u.MFADisabledAt),
-		EmailAddresses:    make([]EmailAddress, 0, len(u.EmailAddresses)),
-		PhoneNumbers:      []any{},
-		ExternalAccounts:  make([]ExternalAccount, 0, len(u.ExternalAccounts)),
-		Passkeys:          make([]Passkey, 0, len(u.Passkeys)),
-		PublicMetadata:    orEmpty(u.PublicMetadata),
-		UnsafeMetadata:    orEmpty(u.UnsafeMetadata),
-		Banned:            u.Banned,
-		CreatedAt:         u.CreatedAt,
-		UpdatedAt:         u.UpdatedAt,
+		TwoFactorEnabled:   u.TOTPEnabled,
+		TOTPEnabled:        u.TOTPEnabled,
+		BackupCodeEnabled:  u.BackupCodesLeft > 0,
+		MFAEnabledAt:       optionalMillis(u.MFAEnabledAt),
+		MFADisabledAt:      optionalMillis(u.MFADisabledAt),
+		EmailAddresses:     make([]EmailAddress, 0, len(u.EmailAddresses)),
+		PhoneNumbers:       []any{},
+		Web3Wallets:        []any{},
+		SAMLAccounts:       []any{},
+		EnterpriseAccounts: []any{},
+		// Every user may delete their own account and create
+		// organizations on /profile and /org.
+		DeleteSelfEnabled: true, CreateOrganizationEnabled: true,
+		ExternalAccounts: make([]ExternalAccount, 0, len(u.ExternalAccounts)),
+		Passkeys:         make([]Passkey, 0, len(u.Passkeys)),
+		PublicMetadata:   orEmpty(u.PublicMetadata),
+		UnsafeMetadata:   orEmpty(u.UnsafeMetadata),
+		Banned:           u.Banned,
+		CreatedAt:        u.CreatedAt,
+		UpdatedAt:        u.UpdatedAt,
 	}
 	if private {
 		out.PrivateMetadata = orEmpty(u.PrivateMetadata)
@@ -291,7 +311,8 @@ func NewSession(s *store.Session) *Session {
 	}
 	if s.UserAgent != "" || s.IPAddress != "" {
 		a := ParseUserAgent(s.UserAgent)
-		a.IPAddress = s.IPAddress
+		// One activity per session (its start): named after the session.
+		a.ID, a.IPAddress = "sess_activity_"+strings.TrimPrefix(s.ID, "sess_"), s.IPAddress
 		out.LatestActivity = &a
 	}
 	return out

@@ -6,6 +6,7 @@ import "strings"
 // was started from, read from the browser's user agent.
 type SessionActivity struct {
 	Object         string `json:"object"`
+	ID             string `json:"id"`
 	BrowserName    string `json:"browser_name"`
 	BrowserVersion string `json:"browser_version"`
 	DeviceType     string `json:"device_type"`

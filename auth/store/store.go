@@ -134,9 +134,14 @@ type MetadataPatch struct {
 // UserFilter selects users for [Store.ListUsers].
 type UserFilter struct {
 	Emails []string // exact, normalised addresses
-	Query  string   // substring of email, first or last name
-	Limit  int      // 1..500; 0 means 10
-	Offset int
+	IDs    []string // user ids
+	// OrganizationIDs keeps the members of these organizations.
+	OrganizationIDs []string
+	Query           string // substring of email, first or last name
+	// OldestFirst orders by creation, oldest first (default newest).
+	OldestFirst bool
+	Limit       int // 1..500; 0 means 10
+	Offset      int
 }
 
 // Client is one browser, identified by the __client cookie.

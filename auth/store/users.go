@@ -239,13 +239,22 @@ func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	limit = min(limit, 500)
 	var where []string
 	var args []any
-	if len(f.Emails) > 0 {
-		ph := make([]string, len(f.Emails))
-		for i, e := range f.Emails {
-			args = append(args, e)
+	in := func(vals []string) string {
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			args = append(args, v)
 			ph[i] = fmt.Sprintf("$%d", len(args))
 		}
-		where = append(where, `id IN (SELECT user_id FROM email_addresses WHERE email IN (`+strings.Join(ph, ",")+`))`)
+		return "(" + strings.Join(ph, ",") + ")"
+	}
+	if len(f.Emails) > 0 {
+		where = append(where, `id IN (SELECT user_id FROM email_addresses WHERE email IN `+in(f.Emails)+`)`)
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, `id IN `+in(f.IDs))
+	}
+	if len(f.OrganizationIDs) > 0 {
+		where = append(where, `id IN (SELECT user_id FROM organization_memberships WHERE organization_id IN `+in(f.OrganizationIDs)+`)`)
 	}
 	if f.Query != "" {
 		args = append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
@@ -263,7 +272,7 @@ func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	}
 	args = append(args, limit, max(f.Offset, 0))
 	rows, err := db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+cond+
-		fmt.Sprintf(` ORDER BY created_at DESC, id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+		fmt.Sprintf(` ORDER BY `+userOrder(f.OldestFirst)+` LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list users: %w", err)
 	}
@@ -455,4 +464,11 @@ func (db *DB) RecordSignIn(ctx context.Context, userID string) (int64, error) {
 		return nil
 	})
 	return lockedUntil, err
+}
+
+func userOrder(oldestFirst bool) string {
+	if oldestFirst {
+		return "created_at, id"
+	}
+	return "created_at DESC, id"
 }
