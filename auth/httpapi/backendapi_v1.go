@@ -113,6 +113,29 @@ func (b *BackendAPI) answer(w http.ResponseWriter, r *http.Request, v any, err e
 	WriteJSON(w, http.StatusOK, v)
 }
 
+// withBody reads the route's JSON body into a T and answers what fn
+// returns for it.
+func withBody[T any](b *BackendAPI, w http.ResponseWriter, r *http.Request, fn func(*T) (any, error)) {
+	var body T
+	if err := readJSON(w, r, &body); err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	v, err := fn(&body)
+	b.answer(w, r, v, err)
+}
+
+// withPage reads limit and offset and answers what fn returns for them.
+func withPage(b *BackendAPI, w http.ResponseWriter, r *http.Request, fn func(limit, offset int) (any, error)) {
+	limit, offset, err := listQuery(r.URL.Query())
+	if err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	v, err := fn(limit, offset)
+	b.answer(w, r, v, err)
+}
+
 // readJSON reads an optional JSON body into dst; unknown keys are
 // ignored, as SDKs send what their caller passes.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any) error {
@@ -267,27 +290,19 @@ type metadataBody struct {
 }
 
 func (b *BackendAPI) mergeUserMetadata(w http.ResponseWriter, r *http.Request) {
-	var body metadataBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	u, err := b.client.Users.UpdateUserMetadata(r.Context(), r.PathValue("id"), clerkclient.UpdateUserMetadataParams{
-		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
-	b.answer(w, r, u, err)
+	withBody(b, w, r, func(body *metadataBody) (any, error) {
+		return b.client.Users.UpdateUserMetadata(r.Context(), r.PathValue("id"), clerkclient.UpdateUserMetadataParams{
+			PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
+	})
 }
 
 // replaceUserMetadata replaces the metadata the body names (PUT: the
 // deprecated path of the SDKs' updateUser).
 func (b *BackendAPI) replaceUserMetadata(w http.ResponseWriter, r *http.Request) {
-	var body metadataBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	u, err := b.client.Users.UpdateUser(r.Context(), r.PathValue("id"), clerkclient.UpdateUserParams{
-		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
-	b.answer(w, r, u, err)
+	withBody(b, w, r, func(body *metadataBody) (any, error) {
+		return b.client.Users.UpdateUser(r.Context(), r.PathValue("id"), clerkclient.UpdateUserParams{
+			PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
+	})
 }
 
 func (b *BackendAPI) userAction(fn func(*clerkclient.UsersAPI, context.Context, string) (*clerkclient.User, error)) http.HandlerFunc {
@@ -298,26 +313,18 @@ func (b *BackendAPI) userAction(fn func(*clerkclient.UsersAPI, context.Context, 
 }
 
 func (b *BackendAPI) verifyPassword(w http.ResponseWriter, r *http.Request) {
-	var body struct {
+	withBody(b, w, r, func(body *struct {
 		Password string `json:"password"`
-	}
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	v, err := b.client.Users.VerifyPassword(r.Context(), r.PathValue("id"), body.Password)
-	b.answer(w, r, v, err)
+	}) (any, error) {
+		return b.client.Users.VerifyPassword(r.Context(), r.PathValue("id"), body.Password)
+	})
 }
 
 func (b *BackendAPI) userMemberships(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := listQuery(r.URL.Query())
-	if err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	list, err := b.client.Users.GetOrganizationMembershipList(r.Context(), clerkclient.UserOrganizationMembershipListParams{
-		UserID: r.PathValue("id"), Limit: limit, Offset: offset})
-	b.answer(w, r, list, err)
+	withPage(b, w, r, func(limit, offset int) (any, error) {
+		return b.client.Users.GetOrganizationMembershipList(r.Context(), clerkclient.UserOrganizationMembershipListParams{
+			UserID: r.PathValue("id"), Limit: limit, Offset: offset})
+	})
 }
 
 // listSessions answers the envelope when paginated=true (as both SDKs
@@ -438,18 +445,14 @@ type organizationBody struct {
 }
 
 func (b *BackendAPI) createOrganization(w http.ResponseWriter, r *http.Request) {
-	var body organizationBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	p := clerkclient.CreateOrganizationParams{Slug: body.Slug, CreatedBy: body.CreatedBy,
-		MaxAllowedMemberships: body.MaxAllowedMemberships, PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata}
-	if body.Name != nil {
-		p.Name = *body.Name
-	}
-	o, err := b.client.Organizations.CreateOrganization(r.Context(), p)
-	b.answer(w, r, o, err)
+	withBody(b, w, r, func(body *organizationBody) (any, error) {
+		p := clerkclient.CreateOrganizationParams{Slug: body.Slug, CreatedBy: body.CreatedBy,
+			MaxAllowedMemberships: body.MaxAllowedMemberships, PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata}
+		if body.Name != nil {
+			p.Name = *body.Name
+		}
+		return b.client.Organizations.CreateOrganization(r.Context(), p)
+	})
 }
 
 // getOrganization takes an id or a slug, as Clerk's route does;
@@ -471,15 +474,11 @@ func (b *BackendAPI) getOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *BackendAPI) updateOrganization(w http.ResponseWriter, r *http.Request) {
-	var body organizationBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	o, err := b.client.Organizations.UpdateOrganization(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationParams{
-		Name: body.Name, Slug: body.Slug, MaxAllowedMemberships: body.MaxAllowedMemberships,
-		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
-	b.answer(w, r, o, err)
+	withBody(b, w, r, func(body *organizationBody) (any, error) {
+		return b.client.Organizations.UpdateOrganization(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationParams{
+			Name: body.Name, Slug: body.Slug, MaxAllowedMemberships: body.MaxAllowedMemberships,
+			PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
+	})
 }
 
 func (b *BackendAPI) deleteOrganization(w http.ResponseWriter, r *http.Request) {
@@ -488,36 +487,24 @@ func (b *BackendAPI) deleteOrganization(w http.ResponseWriter, r *http.Request) 
 }
 
 func (b *BackendAPI) mergeOrganizationMetadata(w http.ResponseWriter, r *http.Request) {
-	var body metadataBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	o, err := b.client.Organizations.UpdateOrganizationMetadata(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationMetadataParams{
-		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
-	b.answer(w, r, o, err)
+	withBody(b, w, r, func(body *metadataBody) (any, error) {
+		return b.client.Organizations.UpdateOrganizationMetadata(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationMetadataParams{
+			PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
+	})
 }
 
 func (b *BackendAPI) replaceOrganizationMetadata(w http.ResponseWriter, r *http.Request) {
-	var body metadataBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	o, err := b.client.Organizations.UpdateOrganization(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationParams{
-		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
-	b.answer(w, r, o, err)
+	withBody(b, w, r, func(body *metadataBody) (any, error) {
+		return b.client.Organizations.UpdateOrganization(r.Context(), r.PathValue("id"), clerkclient.UpdateOrganizationParams{
+			PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
+	})
 }
 
 func (b *BackendAPI) listMemberships(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := listQuery(r.URL.Query())
-	if err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	list, err := b.client.Organizations.GetOrganizationMembershipList(r.Context(), clerkclient.OrganizationMembershipListParams{
-		OrganizationID: r.PathValue("id"), Limit: limit, Offset: offset})
-	b.answer(w, r, list, err)
+	withPage(b, w, r, func(limit, offset int) (any, error) {
+		return b.client.Organizations.GetOrganizationMembershipList(r.Context(), clerkclient.OrganizationMembershipListParams{
+			OrganizationID: r.PathValue("id"), Limit: limit, Offset: offset})
+	})
 }
 
 type membershipBody struct {
@@ -526,25 +513,17 @@ type membershipBody struct {
 }
 
 func (b *BackendAPI) createMembership(w http.ResponseWriter, r *http.Request) {
-	var body membershipBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	m, err := b.client.Organizations.CreateOrganizationMembership(r.Context(), clerkclient.CreateOrganizationMembershipParams{
-		OrganizationID: r.PathValue("id"), UserID: body.UserID, Role: body.Role})
-	b.answer(w, r, m, err)
+	withBody(b, w, r, func(body *membershipBody) (any, error) {
+		return b.client.Organizations.CreateOrganizationMembership(r.Context(), clerkclient.CreateOrganizationMembershipParams{
+			OrganizationID: r.PathValue("id"), UserID: body.UserID, Role: body.Role})
+	})
 }
 
 func (b *BackendAPI) updateMembership(w http.ResponseWriter, r *http.Request) {
-	var body membershipBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	m, err := b.client.Organizations.UpdateOrganizationMembership(r.Context(), clerkclient.UpdateOrganizationMembershipParams{
-		OrganizationID: r.PathValue("id"), UserID: r.PathValue("user_id"), Role: body.Role})
-	b.answer(w, r, m, err)
+	withBody(b, w, r, func(body *membershipBody) (any, error) {
+		return b.client.Organizations.UpdateOrganizationMembership(r.Context(), clerkclient.UpdateOrganizationMembershipParams{
+			OrganizationID: r.PathValue("id"), UserID: r.PathValue("user_id"), Role: body.Role})
+	})
 }
 
 func (b *BackendAPI) deleteMembership(w http.ResponseWriter, r *http.Request) {
@@ -621,21 +600,17 @@ type templateBody struct {
 }
 
 func (b *BackendAPI) createTemplate(w http.ResponseWriter, r *http.Request) {
-	var body templateBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	p := clerkclient.CreateJwtTemplateParams{Claims: body.Claims, Lifetime: body.Lifetime, AllowedClockSkew: body.AllowedClockSkew,
-		SigningAlgorithm: body.SigningAlgorithm, SigningKey: body.SigningKey}
-	if body.Name != nil {
-		p.Name = *body.Name
-	}
-	if body.CustomSigningKey != nil {
-		p.CustomSigningKey = *body.CustomSigningKey
-	}
-	t, err := b.client.JwtTemplates.Create(r.Context(), p)
-	b.answer(w, r, t, err)
+	withBody(b, w, r, func(body *templateBody) (any, error) {
+		p := clerkclient.CreateJwtTemplateParams{Claims: body.Claims, Lifetime: body.Lifetime, AllowedClockSkew: body.AllowedClockSkew,
+			SigningAlgorithm: body.SigningAlgorithm, SigningKey: body.SigningKey}
+		if body.Name != nil {
+			p.Name = *body.Name
+		}
+		if body.CustomSigningKey != nil {
+			p.CustomSigningKey = *body.CustomSigningKey
+		}
+		return b.client.JwtTemplates.Create(r.Context(), p)
+	})
 }
 
 func (b *BackendAPI) getTemplate(w http.ResponseWriter, r *http.Request) {
@@ -644,15 +619,11 @@ func (b *BackendAPI) getTemplate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *BackendAPI) updateTemplate(w http.ResponseWriter, r *http.Request) {
-	var body templateBody
-	if err := readJSON(w, r, &body); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	t, err := b.client.JwtTemplates.Update(r.Context(), r.PathValue("id"), clerkclient.UpdateJwtTemplateParams{Name: body.Name,
-		Claims: body.Claims, Lifetime: body.Lifetime, AllowedClockSkew: body.AllowedClockSkew, CustomSigningKey: body.CustomSigningKey,
-		SigningAlgorithm: body.SigningAlgorithm, SigningKey: body.SigningKey})
-	b.answer(w, r, t, err)
+	withBody(b, w, r, func(body *templateBody) (any, error) {
+		return b.client.JwtTemplates.Update(r.Context(), r.PathValue("id"), clerkclient.UpdateJwtTemplateParams{Name: body.Name,
+			Claims: body.Claims, Lifetime: body.Lifetime, AllowedClockSkew: body.AllowedClockSkew, CustomSigningKey: body.CustomSigningKey,
+			SigningAlgorithm: body.SigningAlgorithm, SigningKey: body.SigningKey})
+	})
 }
 
 func (b *BackendAPI) deleteTemplate(w http.ResponseWriter, r *http.Request) {

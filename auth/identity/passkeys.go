@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -305,13 +306,11 @@ func (a *Account) FinishPasskeyRegistration(ctx context.Context, id string, cred
 
 func passkeyName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, isControl) >= 0 {
+	if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 		return "", paramFormat("name", "A passkey's name is at most 64 characters, without control characters.")
 	}
 	return name, nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Passkeys are this account's passkeys, oldest first.
 func (a *Account) Passkeys(ctx context.Context) ([]store.Passkey, error) {

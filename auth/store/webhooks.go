@@ -195,6 +195,11 @@ func affectedOne(res sql.Result, err error, what, id string) error {
 // locked with SKIP LOCKED, so instances fanning out at once take
 // different events; SQLite's single writer serialises them.
 func (db *DB) FanOutEvents(ctx context.Context, limit int, build func(AuditEvent) (string, []byte, bool)) (int, error) {
+	// Most ticks find nothing: ask the read pool (the partial index)
+	// before taking the single writer.
+	if ok, err := db.exists(ctx, `SELECT 1 FROM audit_events WHERE dispatched_at IS NULL LIMIT 1`); err != nil || !ok {
+		return 0, err
+	}
 	n := 0
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name, user_id, actor_id, session_id, machine_id, resource_id,
@@ -292,6 +297,9 @@ func (db *DB) EnqueueWebhookMessage(ctx context.Context, m WebhookMessage) (*Web
 // one statement, with SKIP LOCKED on PostgreSQL, so two workers never
 // take the same message for the same attempt.
 func (db *DB) ClaimWebhookMessages(ctx context.Context, now, leaseUntil int64, limit int) ([]WebhookMessage, error) {
+	if ok, err := db.exists(ctx, `SELECT 1 FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= $1 LIMIT 1`, now); err != nil || !ok {
+		return nil, err
+	}
 	var out []WebhookMessage
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhook_messages SET next_attempt_at = $1, updated_at = $2
@@ -390,4 +398,17 @@ func (db *DB) PostponeWebhookMessage(ctx context.Context, id string, next int64)
 	res, err := db.write.ExecContext(ctx, `UPDATE webhook_messages SET next_attempt_at = $1, updated_at = $2
 		WHERE id = $3 AND status = 'pending'`, next, Now(), id)
 	return affectedOne(res, err, "webhook message", id)
+}
+
+// exists reports whether query, on the read pool, returns a row.
+func (db *DB) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := db.read.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return true, nil
 }
