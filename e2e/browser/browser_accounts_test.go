@@ -407,4 +407,11 @@ func TestBrowserAccountScreenshots(t *testing.T) {
 	act(t, ctx, "open /admin/audit", chromedp.Navigate(ta.URL+"/admin/audit"))
 	waitPage(t, ctx, "/admin/audit loads", 10*time.Second, loadedAt("/admin/audit"))
 	shoot("admin-audit")
+	if _, err := ta.App.Client.Webhooks.CreateEndpoint(context.Background(), clerkclient.CreateWebhookEndpointParams{
+		URL: "https://hooks.example.com/clerk", Events: []string{"user.created", "user.deleted"}, Description: "CRM sync"}); err != nil {
+		t.Fatal(err)
+	}
+	act(t, ctx, "open /admin/webhooks", chromedp.Navigate(ta.URL+"/admin/webhooks"))
+	waitPage(t, ctx, "/admin/webhooks loads", 10*time.Second, loadedAt("/admin/webhooks"))
+	shoot("admin-webhooks")
 }
