@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/auth/identity/password"
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
+	"github.com/gatehouse-dev/gatehouse/auth/token"
 )
 
 // User is the backend User resource (Clerk's Backend API shape).
@@ -69,7 +70,7 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 	}
 	orgs := &OrganizationsAPI{orgs: o.orgs}
 	c := &Client{
-		Users:          &UsersAPI{store: st, hasher: hasher, orgs: orgs, secondFactors: o.secondFactors},
+		Users:          &UsersAPI{store: st, hasher: hasher, orgs: orgs, secondFactors: o.secondFactors, totpSealer: o.totpSealer},
 		Sessions:       &SessionsAPI{store: st},
 		Organizations:  orgs,
 		ActorTokens:    &ActorTokensAPI{actors: o.actors},
@@ -135,6 +136,8 @@ func mapStoreError(op, what string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(what)
+	case errors.Is(err, store.ErrExternalIDTaken):
+		return apiError(http.StatusUnprocessableEntity, "form_identifier_exists", "That external_id belongs to another user.", "external_id")
 	case errors.Is(err, store.ErrConflict):
 		return apiError(http.StatusUnprocessableEntity, "form_identifier_exists", "That email address is taken.", "email_address")
 	}
@@ -155,6 +158,9 @@ type UsersAPI struct {
 	orgs   *OrganizationsAPI
 	// secondFactors checks codes for VerifyTOTP (nil: it cannot).
 	secondFactors secondFactors
+	// totpSealer seals imported authenticator secrets and opens them for
+	// an export (nil: neither).
+	totpSealer *token.Sealer
 }
 
 // GetUser returns the user with id.
@@ -171,6 +177,7 @@ type UserListParams struct {
 	Limit, Offset  int
 	EmailAddress   []string
 	UserID         []string
+	ExternalID     []string
 	OrganizationID []string
 	Query          string
 	// OrderBy is created_at or +created_at (oldest first), or
@@ -193,7 +200,7 @@ func (u *UsersAPI) GetUserList(ctx context.Context, p UserListParams) (*UserList
 	for _, e := range p.EmailAddress {
 		emails = append(emails, strings.ToLower(strings.TrimSpace(e)))
 	}
-	f := store.UserFilter{Emails: emails, IDs: p.UserID, OrganizationIDs: p.OrganizationID, Query: p.Query, Limit: p.Limit, Offset: p.Offset}
+	f := store.UserFilter{Emails: emails, IDs: p.UserID, ExternalIDs: p.ExternalID, OrganizationIDs: p.OrganizationID, Query: p.Query, Limit: p.Limit, Offset: p.Offset}
 	switch p.OrderBy {
 	case "", "-created_at":
 	case "+created_at", "created_at":
@@ -219,6 +226,13 @@ type CreateUserParams struct {
 	Password     *string
 	FirstName    *string
 	LastName     *string
+	// ExternalID is the user's id in the operator's systems; unique.
+	ExternalID *string
+	// PasswordDigest and PasswordHasher set a password hashed elsewhere
+	// instead of Password: a bcrypt, argon2id or argon2i digest, checked
+	// at sign-in and replaced by an argon2id hash at the first success.
+	PasswordDigest *string
+	PasswordHasher *string
 	// SkipPasswordChecks skips the common-password rule (for imports and
 	// seeds); the length rule always applies.
 	SkipPasswordChecks bool
@@ -242,7 +256,16 @@ func (u *UsersAPI) CreateUser(ctx context.Context, p CreateUserParams) (*User, e
 		return nil, err
 	}
 	nu.PublicMetadata, nu.PrivateMetadata, nu.UnsafeMetadata = p.PublicMetadata, p.PrivateMetadata, p.UnsafeMetadata
-	if p.Password != nil {
+	var err error
+	if nu.ExternalID, err = checkExternalID(p.ExternalID); err != nil {
+		return nil, err
+	}
+	switch {
+	case p.PasswordDigest != nil:
+		if nu.PasswordHash, err = checkDigest(p.Password, p.PasswordDigest, p.PasswordHasher); err != nil {
+			return nil, err
+		}
+	case p.Password != nil:
 		hash, err := u.hashPassword(ctx, *p.Password, p.SkipPasswordChecks, email, nu.FirstName, nu.LastName)
 		if err != nil {
 			return nil, err
@@ -278,8 +301,13 @@ func (u *UsersAPI) hashPassword(ctx context.Context, pw string, skipChecks bool,
 type UpdateUserParams struct {
 	FirstName *string
 	LastName  *string
-	// Password sets a new password and ends every session of the user.
-	Password        *string
+	// Password sets a new password and ends every session of the user;
+	// so do PasswordDigest and PasswordHasher (see [CreateUserParams]).
+	Password       *string
+	PasswordDigest *string
+	PasswordHasher *string
+	// ExternalID sets the user's external id; "" removes it.
+	ExternalID      *string
 	PublicMetadata  json.RawMessage
 	PrivateMetadata json.RawMessage
 	UnsafeMetadata  json.RawMessage
@@ -296,7 +324,21 @@ func (u *UsersAPI) UpdateUser(ctx context.Context, id string, p UpdateUserParams
 	}
 	up := store.UserUpdate{FirstName: p.FirstName, LastName: p.LastName,
 		PublicMetadata: p.PublicMetadata, PrivateMetadata: p.PrivateMetadata, UnsafeMetadata: p.UnsafeMetadata}
-	if p.Password != nil {
+	if p.ExternalID != nil {
+		ext, err := checkExternalID(p.ExternalID)
+		if err != nil && *p.ExternalID != "" {
+			return nil, err
+		}
+		up.ExternalID = &ext
+	}
+	if p.PasswordDigest != nil {
+		hash, err := checkDigest(p.Password, p.PasswordDigest, p.PasswordHasher)
+		if err != nil {
+			return nil, err
+		}
+		up.PasswordHash = &hash
+		up.RevokeSessions = true
+	} else if p.Password != nil {
 		hash, err := u.hashPassword(ctx, *p.Password, false, current.PrimaryEmail(), current.FirstName, current.LastName)
 		if err != nil {
 			return nil, err

@@ -34,6 +34,7 @@ type clientOptions struct {
 	actors         *identity.ActorTokens
 	templateSealer *token.Sealer
 	webhookSealer  *token.Sealer
+	totpSealer     *token.Sealer
 	secondFactors  secondFactors
 	// webhooksAllowPrivate lets endpoint URLs name private addresses.
 	webhooksAllowPrivate bool

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/gatehouse-dev/gatehouse/auth/identity"
 	"github.com/gatehouse-dev/gatehouse/auth/internal/randid"
 	"github.com/gatehouse-dev/gatehouse/auth/resource"
 	"github.com/gatehouse-dev/gatehouse/auth/store"
@@ -27,6 +28,9 @@ func WithEncryptionKey(key []byte) ClientOption {
 		}
 		if s, err := token.NewSealer(key, WebhookSecretsPurpose); err == nil {
 			c.webhookSealer = s
+		}
+		if s, err := token.NewSealer(key, identity.TOTPSecretsPurpose); err == nil {
+			c.totpSealer = s
 		}
 	}
 }

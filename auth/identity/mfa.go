@@ -59,6 +59,9 @@ type SecondFactorRequired struct {
 
 func (e *SecondFactorRequired) Error() string { return "identity: a second factor is required" }
 
+// TOTPSecretsPurpose derives the key that seals authenticator secrets.
+const TOTPSecretsPurpose = "gatehouse totp secrets at rest"
+
 // HasSecondFactor reports whether u signs in with a second factor.
 func HasSecondFactor(u *store.User) bool { return u.TOTPEnabled }
 

@@ -312,6 +312,22 @@ func checkOrgName(name string) (string, error) {
 	return name, nil
 }
 
+// checkOrgFields checks what creating and importing an organization
+// share: the name (returned trimmed), the limit and the metadata.
+func checkOrgFields(name string, maxMembers int, public, private json.RawMessage) (string, error) {
+	name, err := checkOrgName(name)
+	if err != nil {
+		return "", err
+	}
+	if maxMembers < 0 {
+		return "", paramFormat("max_allowed_memberships", "max_allowed_memberships must be 0 (no limit) or more.")
+	}
+	if err := errors.Join(checkObject("public_metadata", public), checkObject("private_metadata", private)); err != nil {
+		return "", firstError(err)
+	}
+	return name, nil
+}
+
 // checkSlug lower-cases a slug and checks its form: letters a-z, digits
 // and single hyphens between them, at most 64 characters.
 func checkSlug(slug string) (string, error) {
@@ -392,15 +408,9 @@ func (o *Orgs) Create(ctx context.Context, c Caller, in CreateOrganizationInput)
 		}
 		in.CreatedBy = c.userID
 	}
-	name, err := checkOrgName(in.Name)
+	name, err := checkOrgFields(in.Name, in.MaxAllowedMemberships, in.PublicMetadata, in.PrivateMetadata)
 	if err != nil {
 		return nil, err
-	}
-	if in.MaxAllowedMemberships < 0 {
-		return nil, paramFormat("max_allowed_memberships", "max_allowed_memberships must be 0 (no limit) or more.")
-	}
-	if err := errors.Join(checkObject("public_metadata", in.PublicMetadata), checkObject("private_metadata", in.PrivateMetadata)); err != nil {
-		return nil, firstError(err)
 	}
 	derived := strings.TrimSpace(in.Slug) == ""
 	slug := Slugify(name)

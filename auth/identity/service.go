@@ -74,7 +74,8 @@ type Config struct {
 	Mail *MailGate
 	// AppName is the issuer authenticator apps show (APP_NAME).
 	AppName string
-	// TOTPKeys seals authenticator secrets at rest.
+	// TOTPKeys seals authenticator secrets at rest, with a key derived
+	// for TOTPSecretsPurpose.
 	TOTPKeys *token.Sealer
 	// ReverificationMaxAge is the window of the sensitive account actions
 	// (REVERIFICATION_MAX_AGE, default 10 minutes: Clerk's strict).
@@ -289,8 +290,28 @@ func (s *Service) SignIn(ctx context.Context, identifier, pw, clientCookie, orig
 			return nil, fmt.Errorf("identity: sign-in: %w", err)
 		}
 	}
+	s.rehash(ctx, u, pw)
 	s.log.InfoContext(ctx, "user signed in", "user_id", u.ID)
 	return s.startSession(ctx, u, clientCookie, origin)
+}
+
+// rehash replaces an imported digest (bcrypt, argon2i) or an argon2id
+// hash of older parameters with one of the current parameters, now that
+// the password is known to match it. A failure costs nothing but the
+// upgrade, which the next sign-in tries again.
+func (s *Service) rehash(ctx context.Context, u *store.User, pw string) {
+	if !s.hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	next, err := s.hasher.Hash(ctx, pw)
+	if err == nil {
+		err = s.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, next)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+		return
+	}
+	s.log.InfoContext(ctx, "password rehashed", "user_id", u.ID, "from", password.HasherOf(u.PasswordHash))
 }
 
 // startSession creates a session for u on this browser. The client keeps

@@ -294,6 +294,9 @@ func NewUser(u *store.User, private bool, now int64) *User {
 			LinkedTo:     []any{}, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		})
 	}
+	if private && u.ExternalID != "" {
+		out.ExternalID = &u.ExternalID
+	}
 	return out
 }
 

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -22,6 +23,9 @@ var (
 	// ErrConflict means a uniqueness rule refused the write (an email
 	// address already taken, for example).
 	ErrConflict = errors.New("store: conflict")
+	// ErrExternalIDTaken means another user has the external id; it is
+	// an ErrConflict.
+	ErrExternalIDTaken = fmt.Errorf("store: external_id taken: %w", ErrConflict)
 )
 
 // Session statuses, as Clerk names them.
@@ -57,6 +61,8 @@ type User struct {
 	MFAEnabledAt, MFADisabledAt int64
 	EmailAddresses              []EmailAddress
 	PrimaryEmailAddressID       string
+	// ExternalID is the user's id in the operator's systems ("": none).
+	ExternalID string
 	// ExternalAccounts are the user's accounts at providers; the users
 	// row counts them (ExternalAccountCount) so that a user without any
 	// is read in one statement.
@@ -109,6 +115,7 @@ type NewUser struct {
 	FirstName       string
 	LastName        string
 	PasswordHash    string
+	ExternalID      string // "": none
 	// Metadata default to {} when nil.
 	PublicMetadata, PrivateMetadata, UnsafeMetadata json.RawMessage
 }
@@ -117,6 +124,7 @@ type NewUser struct {
 type UserUpdate struct {
 	FirstName, LastName *string
 	PasswordHash        *string
+	ExternalID          *string // "" clears it
 	// RevokeSessions revokes every live session of the user in the same
 	// transaction (a password change signs out everywhere).
 	RevokeSessions  bool
@@ -135,6 +143,8 @@ type MetadataPatch struct {
 type UserFilter struct {
 	Emails []string // exact, normalised addresses
 	IDs    []string // user ids
+	// ExternalIDs keeps the users with these external ids.
+	ExternalIDs []string
 	// OrganizationIDs keeps the members of these organizations.
 	OrganizationIDs []string
 	Query           string // substring of email, first or last name
@@ -222,6 +232,13 @@ type Store interface {
 	// unless the account is locked: then it changes nothing and returns
 	// the lock's end (ms), so a lock set by a concurrent failure holds.
 	RecordSignIn(ctx context.Context, userID string) (lockedUntil int64, err error)
+	// ReplacePasswordHash sets the hash to next if it is still old.
+	ReplacePasswordHash(ctx context.Context, userID, old, next string) error
+	// ImportUser, ImportOrganization and ImportMembership insert a row
+	// with its own id unless it exists (false: left as it was).
+	ImportUser(ctx context.Context, u ImportedUser) (bool, error)
+	ImportOrganization(ctx context.Context, o ImportedOrganization) (bool, error)
+	ImportMembership(ctx context.Context, m ImportedMembership) (bool, error)
 
 	// CreateSession stores a new client when c.ID is new, or rotates the
 	// secret of the existing client c.ID, ends the client's other live

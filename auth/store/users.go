@@ -13,7 +13,7 @@ import (
 
 const userColumns = `id, first_name, last_name, password_hash, public_metadata, private_metadata,
 	unsafe_metadata, banned, failed_sign_ins, locked_until, last_sign_in_at, created_at, updated_at,
-	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at, external_accounts, passkeys`
+	totp_enabled, backup_codes_left, mfa_enabled_at, mfa_disabled_at, external_accounts, passkeys, external_id`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -22,6 +22,7 @@ type userRow struct {
 	u                 User
 	pub, priv, unsafe string
 	banned, totp      int
+	externalID        sql.NullString
 }
 
 // dests are the scan destinations of userColumns.
@@ -29,7 +30,7 @@ func (r *userRow) dests() []any {
 	u := &r.u
 	return []any{&u.ID, &u.FirstName, &u.LastName, &u.PasswordHash, &r.pub, &r.priv, &r.unsafe,
 		&r.banned, &u.FailedSignIns, &u.LockedUntil, &u.LastSignInAt, &u.CreatedAt, &u.UpdatedAt,
-		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt, &u.ExternalAccountCount, &u.PasskeyCount}
+		&r.totp, &u.BackupCodesLeft, &u.MFAEnabledAt, &u.MFADisabledAt, &u.ExternalAccountCount, &u.PasskeyCount, &r.externalID}
 }
 
 func (r *userRow) user() *User {
@@ -37,6 +38,7 @@ func (r *userRow) user() *User {
 	u.PublicMetadata, u.PrivateMetadata, u.UnsafeMetadata = []byte(r.pub), []byte(r.priv), []byte(r.unsafe)
 	u.Banned = r.banned != 0
 	u.TOTPEnabled = r.totp != 0
+	u.ExternalID = r.externalID.String
 	return &u
 }
 
@@ -170,10 +172,13 @@ func insertUser(ctx context.Context, tx *sql.Tx, nu NewUser) (string, error) {
 	now := Now()
 	id := randid.New("user")
 	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, first_name, last_name, password_hash,
-		public_metadata, private_metadata, unsafe_metadata, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+		public_metadata, private_metadata, unsafe_metadata, created_at, updated_at, external_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
 		id, nu.FirstName, nu.LastName, nu.PasswordHash, orEmptyObject(nu.PublicMetadata),
-		orEmptyObject(nu.PrivateMetadata), orEmptyObject(nu.UnsafeMetadata), now)
+		orEmptyObject(nu.PrivateMetadata), orEmptyObject(nu.UnsafeMetadata), now, nullString(nu.ExternalID))
+	if isUniqueViolation(err) {
+		return "", fmt.Errorf("store: insert user: %w", ErrExternalIDTaken)
+	}
 	if err != nil {
 		return "", fmt.Errorf("store: insert user: %w", err)
 	}
@@ -253,6 +258,9 @@ func (db *DB) ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	if len(f.IDs) > 0 {
 		where = append(where, `id IN `+in(f.IDs))
 	}
+	if len(f.ExternalIDs) > 0 {
+		where = append(where, `external_id IN `+in(f.ExternalIDs))
+	}
 	if len(f.OrganizationIDs) > 0 {
 		where = append(where, `id IN (SELECT user_id FROM organization_memberships WHERE organization_id IN `+in(f.OrganizationIDs)+`)`)
 	}
@@ -321,6 +329,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, 
 	if up.PasswordHash != nil {
 		add("password_hash", *up.PasswordHash)
 	}
+	if up.ExternalID != nil {
+		add("external_id", nullString(*up.ExternalID))
+	}
 	if up.PublicMetadata != nil {
 		add("public_metadata", string(up.PublicMetadata))
 	}
@@ -335,6 +346,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, up UserUpdate) (*User, 
 	var u *User
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+fmt.Sprintf(` WHERE id = $%d`, len(args)), args...)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("store: update user: %w", ErrExternalIDTaken)
+		}
 		if err != nil {
 			return fmt.Errorf("store: update user: %w", err)
 		}

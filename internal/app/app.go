@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		st.Close()
 		return nil, err
 	}
-	totpKeys, err := token.NewSealer(cfg.EncryptionKey, "gatehouse totp secrets at rest")
+	totpKeys, err := token.NewSealer(cfg.EncryptionKey, identity.TOTPSecretsPurpose)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -29,6 +29,8 @@ Commands:
   jwt-templates  create, list or delete JWT templates
   machines       create, list or delete machines (M2M authentication)
   webhooks       add, list, remove or test webhook endpoints; see deliveries
+  import clerk   import users (Clerk's CSV export) and organizations (JSON)
+  export         export users and organizations in the formats import reads
   loadtest       measure this app on this machine (see docs/performance.md)
 
 Run "gatehouse <command> --help" for a command's flags.
@@ -77,6 +79,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdMachines(ctx, args, stdout, stderr)
 	case "webhooks":
 		err = cmdWebhooks(ctx, args, stdout, stderr)
+	case "import":
+		err = cmdImport(ctx, args, stdout, stderr)
+	case "export":
+		err = cmdExport(ctx, args, stdout, stderr)
 	case "loadtest":
 		err = loadtest.Command(ctx, newFlags("loadtest", loadtest.Summary, stderr), args, stdout, stderr)
 	case "help":

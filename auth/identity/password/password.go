@@ -162,7 +162,10 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
 	if target == "" {
 		target = h.dummy
 	}
-	p, salt, want, err := decode(target)
+	if isBcrypt(target) {
+		return h.verifyBcrypt(ctx, pw, target)
+	}
+	variant, p, salt, want, err := decode(target)
 	if err != nil {
 		return false, err
 	}
@@ -173,8 +176,31 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
 		return false, err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
-	return encoded != "" && subtle.ConstantTimeCompare(got, want) == 1, nil
+	key := argon2.IDKey
+	if variant == "argon2i" {
+		key = argon2.Key // only ever imported, never written
+	}
+	got := key([]byte(Normalize(pw)), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	match := subtle.ConstantTimeCompare(got, want) == 1
+	if !match && encoded != "" && Normalize(pw) != pw {
+		// An imported digest was made from the password as typed.
+		got = key([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+		match = subtle.ConstantTimeCompare(got, want) == 1
+	}
+	return encoded != "" && match, nil
+}
+
+// NeedsRehash reports whether encoded is not an argon2id hash with the
+// hasher's parameters: an imported bcrypt or argon2i digest, or one made
+// with older parameters. Sign-in replaces such a hash once the password
+// has been checked against it.
+func (h *Hasher) NeedsRehash(encoded string) bool {
+	if encoded == "" {
+		return false
+	}
+	variant, p, _, key, err := decode(encoded)
+	return err != nil || variant != "argon2id" || p.Memory != h.params.Memory || p.Time != h.params.Time ||
+		p.Threads != h.params.Threads || p.SaltLen != h.params.SaltLen || len(key) != int(h.params.KeyLen)
 }
 
 func encode(p Params, salt, key []byte) string {
@@ -183,26 +209,29 @@ func encode(p Params, salt, key []byte) string {
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
-func decode(s string) (p Params, salt, key []byte, err error) {
+// decode parses a PHC-formatted argon2id or argon2i hash.
+func decode(s string) (variant string, p Params, salt, key []byte, err error) {
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return p, nil, nil, errors.New("password: not an argon2id hash")
+	if len(parts) != 6 || (parts[1] != "argon2id" && parts[1] != "argon2i") {
+		return "", p, nil, nil, errors.New("password: not an argon2 hash")
 	}
+	variant = parts[1]
 	var v int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return p, nil, nil, errors.New("password: unsupported argon2 version")
+		return "", p, nil, nil, errors.New("password: unsupported argon2 version")
 	}
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return p, nil, nil, errors.New("password: bad argon2 parameters")
+		return "", p, nil, nil, errors.New("password: bad argon2 parameters")
 	}
 	if p.Memory > 1<<20 || p.Time == 0 || p.Time > 16 || p.Threads == 0 {
-		return p, nil, nil, errors.New("password: argon2 parameters out of range")
+		return "", p, nil, nil, errors.New("password: argon2 parameters out of range")
 	}
 	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil {
-		return p, nil, nil, errors.New("password: bad salt")
+		return "", p, nil, nil, errors.New("password: bad salt")
 	}
 	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) < 16 {
-		return p, nil, nil, errors.New("password: bad hash")
+		return "", p, nil, nil, errors.New("password: bad hash")
 	}
-	return p, salt, key, nil
+	p.SaltLen = len(salt)
+	return variant, p, salt, key, nil
 }
