@@ -17,15 +17,8 @@ const maxOrganizationsFile = 256 << 20
 // Organization resource with its memberships (Clerk's
 // OrganizationMembership resources) under "memberships".
 type Organization struct {
-	ID                    string          `json:"id"`
-	Name                  string          `json:"name"`
-	Slug                  string          `json:"slug"`
-	PublicMetadata        json.RawMessage `json:"public_metadata"`
-	PrivateMetadata       json.RawMessage `json:"private_metadata"`
-	MaxAllowedMemberships int             `json:"max_allowed_memberships"`
-	CreatedBy             string          `json:"created_by"`
-	CreatedAt             int64           `json:"created_at"`
-	Memberships           []Membership    `json:"memberships"`
+	clerkclient.Organization
+	Memberships []Membership `json:"memberships"`
 }
 
 // Membership is one membership of an organization in a file. The user is
