@@ -232,6 +232,32 @@ func TestBackendAPIWithClerkGoSDK(t *testing.T) {
 		goSDKRefused(t, "user.Create duplicate", err, 422, "form_identifier_exists")
 	})
 
+	t.Run("user.Create with external_id and a bcrypt password_digest", func(t *testing.T) {
+		const imported = "a go passphrase hashed elsewhere"
+		ext := "go-ext-1"
+		nu, err := users.Create(ctx, &user.CreateParams{EmailAddresses: &[]string{"digest.go@example.com"}, ExternalID: &ext,
+			PasswordDigest: ptr(bcryptDigest(t, imported)), PasswordHasher: ptr("bcrypt")})
+		goSDKOK(t, "user.Create with password_digest", err)
+		if nu.ExternalID == nil || *nu.ExternalID != ext || !nu.PasswordEnabled {
+			t.Errorf("user.Create: got external_id %v, password_enabled %v; want %s and true", nu.ExternalID, nu.PasswordEnabled, ext)
+		}
+		list, err := users.List(ctx, &user.ListParams{ExternalIDs: []string{ext}})
+		goSDKOK(t, "user.List by external_id", err)
+		if len(list.Users) != 1 || list.Users[0].ID != nu.ID || list.TotalCount != 1 {
+			t.Errorf("user.List external_id=%s: got %v (total %d), want %s", ext, firstID(list.Users), list.TotalCount, nu.ID)
+		}
+		v, err := users.VerifyPassword(ctx, &user.VerifyPasswordParams{UserID: nu.ID, Password: imported})
+		goSDKOK(t, "user.VerifyPassword of a digest", err)
+		if v == nil || !v.Verified {
+			t.Errorf("user.VerifyPassword of the digest's password: got %+v, want verified", v)
+		}
+		_, err = users.Create(ctx, &user.CreateParams{EmailAddresses: &[]string{"digest2.go@example.com"}, ExternalID: &ext, Password: ptr(imported)})
+		goSDKRefused(t, "user.Create with a taken external_id", err, 422, "form_identifier_exists")
+		if _, err := users.Delete(ctx, nu.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("user.VerifyPassword", func(t *testing.T) {
 		v, err := users.VerifyPassword(ctx, &user.VerifyPasswordParams{UserID: u.ID, Password: password})
 		goSDKOK(t, "user.VerifyPassword", err)

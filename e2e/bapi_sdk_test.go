@@ -642,6 +642,8 @@ func runBAPINode(t *testing.T, node string, in bapiNodeInput) []bapiNodeStep {
 var bapiNodeSteps = []string{
 	"users.createUser", "users.getUser", "users.updateUser firstName", "users.getUserList by emailAddress",
 	"users.createUser with a taken address is 422 form_identifier_exists", "users.banUser", "users.unbanUser", "users.deleteUser",
+	"users.createUser with externalId", "users.getUserList by externalId", "users.updateUser externalId",
+	"users.createUser with a bcrypt passwordDigest verifies its password",
 	"organizations.createOrganization with createdBy", "organizations.getOrganization by slug with includeMembersCount",
 	"organizations.createOrganizationMembership", "organizations.getOrganizationMembershipList",
 	"organizations.updateOrganizationMembership role", "organizations.deleteOrganizationMembership of the last admin is refused",

@@ -159,13 +159,16 @@ func listQuery(q url.Values) (limit, offset int, err error) {
 }
 
 func (b *BackendAPI) userListParams(q url.Values) (clerkclient.UserListParams, error) {
-	for _, name := range []string{"external_id", "username", "phone_number"} {
+	// Gatehouse keeps neither usernames nor phone numbers: a filter on
+	// them is refused rather than ignored, so no caller reads every user
+	// as a match.
+	for _, name := range []string{"username", "phone_number"} {
 		if q.Has(name) {
 			return clerkclient.UserListParams{}, &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_unknown",
 				Param: name, Message: name + " is not supported.", LongMessage: "Filtering users by " + name + " is not supported by this instance."}
 		}
 	}
-	p := clerkclient.UserListParams{EmailAddress: q["email_address"], UserID: q["user_id"],
+	p := clerkclient.UserListParams{EmailAddress: q["email_address"], UserID: q["user_id"], ExternalID: q["external_id"],
 		OrganizationID: q["organization_id"], Query: q.Get("query"), OrderBy: q.Get("order_by")}
 	var err error
 	p.Limit, p.Offset, err = listQuery(q)
@@ -204,12 +207,11 @@ func (b *BackendAPI) countUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 type userBody struct {
-	// ExternalID and PasswordDigest are Clerk's, not kept here yet:
-	// refused rather than dropped, so no user is made other than asked.
-	ExternalID         *string         `json:"external_id"`
-	PasswordDigest     *string         `json:"password_digest"`
 	EmailAddress       stringList      `json:"email_address"`
 	Password           *string         `json:"password"`
+	PasswordDigest     *string         `json:"password_digest"`
+	PasswordHasher     *string         `json:"password_hasher"`
+	ExternalID         *string         `json:"external_id"`
 	FirstName          *string         `json:"first_name"`
 	LastName           *string         `json:"last_name"`
 	SkipPasswordChecks bool            `json:"skip_password_checks"`
@@ -235,30 +237,14 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// read reads a user body, refusing the fields Gatehouse cannot keep.
-func (body *userBody) read(w http.ResponseWriter, r *http.Request) error {
-	if err := readJSON(w, r, body); err != nil {
-		return err
-	}
-	for name, v := range map[string]*string{"external_id": body.ExternalID, "password_digest": body.PasswordDigest} {
-		if v != nil {
-			return &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_unknown", Param: name,
-				Message: name + " is not supported.", LongMessage: name + " is not supported by this instance yet."}
-		}
-	}
-	return nil
-}
-
 func (b *BackendAPI) createUser(w http.ResponseWriter, r *http.Request) {
-	var body userBody
-	if err := body.read(w, r); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	u, err := b.client.Users.CreateUser(r.Context(), clerkclient.CreateUserParams{EmailAddress: body.EmailAddress,
-		Password: body.Password, FirstName: body.FirstName, LastName: body.LastName, SkipPasswordChecks: body.SkipPasswordChecks,
-		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
-	b.answer(w, r, u, err)
+	withBody(b, w, r, func(body *userBody) (any, error) {
+		return b.client.Users.CreateUser(r.Context(), clerkclient.CreateUserParams{EmailAddress: body.EmailAddress,
+			Password: body.Password, PasswordDigest: body.PasswordDigest, PasswordHasher: body.PasswordHasher,
+			ExternalID: body.ExternalID, FirstName: body.FirstName, LastName: body.LastName,
+			SkipPasswordChecks: body.SkipPasswordChecks, PublicMetadata: body.PublicMetadata,
+			PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
+	})
 }
 
 func (b *BackendAPI) getUser(w http.ResponseWriter, r *http.Request) {
@@ -267,15 +253,12 @@ func (b *BackendAPI) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *BackendAPI) updateUser(w http.ResponseWriter, r *http.Request) {
-	var body userBody
-	if err := body.read(w, r); err != nil {
-		b.fail(w, r, err)
-		return
-	}
-	u, err := b.client.Users.UpdateUser(r.Context(), r.PathValue("id"), clerkclient.UpdateUserParams{FirstName: body.FirstName,
-		LastName: body.LastName, Password: body.Password, PublicMetadata: body.PublicMetadata,
-		PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
-	b.answer(w, r, u, err)
+	withBody(b, w, r, func(body *userBody) (any, error) {
+		return b.client.Users.UpdateUser(r.Context(), r.PathValue("id"), clerkclient.UpdateUserParams{FirstName: body.FirstName,
+			LastName: body.LastName, Password: body.Password, PasswordDigest: body.PasswordDigest,
+			PasswordHasher: body.PasswordHasher, ExternalID: body.ExternalID, PublicMetadata: body.PublicMetadata,
+			PrivateMetadata: body.PrivateMetadata, UnsafeMetadata: body.UnsafeMetadata})
+	})
 }
 
 func (b *BackendAPI) deleteUser(w http.ResponseWriter, r *http.Request) {

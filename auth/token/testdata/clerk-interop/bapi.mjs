@@ -234,24 +234,54 @@ async function users(clerk, input, st) {
     return { locked: u.locked };
   });
 
-  // External ids and password digests are not kept yet: refused with
-  // 422, never a user made without them.
-  await step('users.createUser with externalId is refused, nothing created', async () => {
-    const address = `ext.${input.run}@example.com`;
-    await expectAPIError(() => clerk.users.createUser({ emailAddress: [address], password: 'external id passphrase', externalId: `ext-${input.run}` }), 422, 'form_param_unknown');
+  // An external id is kept, listed by and unique; a bcrypt digest from
+  // another system is a password that verifies.
+  await step('users.createUser with externalId', async () => {
+    const u = await clerk.users.createUser({ emailAddress: [`ext.${input.run}@example.com`], password: 'external id passphrase', externalId: `ext-${input.run}` });
+    expectKind(u, 'User', 'createUser');
+    check(u.externalId === `ext-${input.run}`, `externalId: got ${u.externalId}, want ext-${input.run}`);
+    st.externalUserId = u.id;
+    return { externalId: u.externalId };
+  });
+
+  await step('users.getUserList by externalId', async () => {
+    const list = await clerk.users.getUserList({ externalId: [`ext-${input.run}`] });
+    check(list.totalCount === 1 && list.data.length === 1 && list.data[0].id === st.externalUserId,
+      `users with external id ext-${input.run}: got ${list.totalCount} (${list.data.map((u) => u.id)}), want ${st.externalUserId}`);
+    return { totalCount: list.totalCount };
+  });
+
+  await step('users.createUser with a taken externalId is 422, nothing created', async () => {
+    const address = `ext2.${input.run}@example.com`;
+    await expectAPIError(() => clerk.users.createUser({ emailAddress: [address], password: 'external id passphrase', externalId: `ext-${input.run}` }), 422, 'form_identifier_exists');
     const list = await clerk.users.getUserList({ emailAddress: [address] });
-    check(list.data.length === 0 && list.totalCount === 0, `users with ${address}: got ${list.totalCount}, want none`);
+    check(list.totalCount === 0, `users with ${address}: got ${list.totalCount}, want none`);
     return { refused: true };
   });
 
-  await step('users.getUserList by externalId is refused', () =>
-    expectAPIError(() => clerk.users.getUserList({ externalId: [`ext-${input.run}`] }), 422, 'form_param_unknown'));
+  await step('users.updateUser externalId', async () => {
+    const u = await clerk.users.updateUser(st.externalUserId, { externalId: `ext-moved-${input.run}` });
+    check(u.externalId === `ext-moved-${input.run}`, `externalId: got ${u.externalId}, want ext-moved-${input.run}`);
+    const old = await clerk.users.getUserList({ externalId: [`ext-${input.run}`] });
+    check(old.totalCount === 0, `users with the old external id: got ${old.totalCount}, want none`);
+    return { externalId: u.externalId };
+  });
 
-  await step('users.createUser with passwordDigest is refused, nothing created', async () => {
-    const address = `digest.${input.run}@example.com`;
-    await expectAPIError(() => clerk.users.createUser({ emailAddress: [address], passwordDigest: input.bcrypt.digest, passwordHasher: 'bcrypt' }), 422, 'form_param_unknown');
+  await step('users.createUser with a bcrypt passwordDigest verifies its password', async () => {
+    const u = await clerk.users.createUser({ emailAddress: [`digest.${input.run}@example.com`], passwordDigest: input.bcrypt.digest, passwordHasher: 'bcrypt' });
+    expectKind(u, 'User', 'createUser');
+    check(u.passwordEnabled === true, `passwordEnabled: got ${u.passwordEnabled}, want true`);
+    const v = await clerk.users.verifyPassword({ userId: u.id, password: input.bcrypt.password });
+    check(v.verified === true, `verifyPassword with the digest's password: got ${JSON.stringify(v)}, want verified`);
+    await expectAPIError(() => clerk.users.verifyPassword({ userId: u.id, password: 'not the imported passphrase' }), 422, 'incorrect_password');
+    return { verified: v.verified };
+  });
+
+  await step('users.createUser with an unknown passwordHasher is 422, nothing created', async () => {
+    const address = `digest2.${input.run}@example.com`;
+    await expectAPIError(() => clerk.users.createUser({ emailAddress: [address], passwordDigest: input.bcrypt.digest, passwordHasher: 'md5' }), 422, 'form_param_format_invalid');
     const list = await clerk.users.getUserList({ emailAddress: [address] });
-    check(list.data.length === 0, `users with ${address}: got ${list.data.length}, want none`);
+    check(list.totalCount === 0, `users with ${address}: got ${list.totalCount}, want none`);
     return { refused: true };
   });
 
