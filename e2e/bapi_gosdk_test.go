@@ -19,6 +19,8 @@ import (
 	"github.com/clerk/clerk-sdk-go/v2/jwt"
 	"github.com/clerk/clerk-sdk-go/v2/jwttemplate"
 	"github.com/clerk/clerk-sdk-go/v2/m2m_token"
+	"github.com/clerk/clerk-sdk-go/v2/machine"
+	"github.com/clerk/clerk-sdk-go/v2/machinescope"
 	"github.com/clerk/clerk-sdk-go/v2/organization"
 	"github.com/clerk/clerk-sdk-go/v2/organizationinvitation"
 	"github.com/clerk/clerk-sdk-go/v2/organizationmembership"
@@ -582,6 +584,58 @@ func TestBackendAPIWithClerkGoSDK(t *testing.T) {
 		if !rec.Saw("POST", "/v1/m2m_tokens") || !rec.Saw("POST", "/v1/m2m_tokens/verify") {
 			t.Errorf("the proxy saw no POST /v1/m2m_tokens and /v1/m2m_tokens/verify from the Go SDK")
 		}
+	})
+
+	t.Run("machine and machinescope at /v1/machines", func(t *testing.T) {
+		machines := machine.NewClient(config(secret))
+		scopes := machinescope.NewClient(config(secret))
+		target, err := machines.Create(ctx, &machine.CreateParams{Name: "go-target"})
+		goSDKOK(t, "machine.Create", err)
+		made, err := machines.Create(ctx, &machine.CreateParams{Name: "go-made", DefaultTokenTTL: clerk.Int64(120)})
+		goSDKOK(t, "machine.Create", err)
+		if !strings.HasPrefix(made.ID, "mch_") || !strings.HasPrefix(made.SecretKey, "ak_") || !strings.HasPrefix(made.InstanceID, "ins_") ||
+			made.DefaultTokenTTL != 120 || len(made.ScopedMachines) != 0 {
+			t.Errorf("machine.Create: got %+v, want a mch_… machine with an ak_… secret, ins_… instance, ttl 120, no scopes", made)
+		}
+		sc, err := scopes.CreateScope(ctx, made.ID, &machinescope.CreateScopeParams{ToMachineID: target.ID})
+		goSDKOK(t, "machinescope.CreateScope", err)
+		if sc.Object != "machine_scope" || sc.FromMachineID != made.ID || sc.ToMachineID != target.ID || sc.CreatedAt == 0 {
+			t.Errorf("machinescope.CreateScope: got %+v", sc)
+		}
+		got, err := machines.Get(ctx, made.ID)
+		goSDKOK(t, "machine.Get", err)
+		if len(got.ScopedMachines) != 1 || got.ScopedMachines[0].ID != target.ID || got.ScopedMachines[0].InstanceID != made.InstanceID {
+			t.Errorf("machine.Get: got scoped machines %+v, want %s of %s", got.ScopedMachines, target.ID, made.InstanceID)
+		}
+		// The new machine's key works as a machine's: a token for its scope.
+		tok, err := m2m_token.NewClient(config(made.SecretKey)).Create(ctx, &m2m_token.CreateParams{})
+		goSDKOK(t, "m2m_token.Create with a machine made over HTTP", err)
+		if tok.Subject != made.ID || !reflect.DeepEqual(tok.Scopes, []string{target.ID}) || *tok.Expiration-tok.CreatedAt != 120_000 {
+			t.Errorf("m2m_token.Create: got subject %s scopes %v, want %s scoped to %s, 120 s", tok.Subject, tok.Scopes, made.ID, target.ID)
+		}
+		list, err := machines.List(ctx, &machine.ListParams{})
+		goSDKOK(t, "machine.List", err)
+		if list.TotalCount < 2 || len(list.Machines) == 0 || list.Machines[0].ID != made.ID {
+			t.Errorf("machine.List: got %d of %d (first %v), want %s first", len(list.Machines), list.TotalCount, list.Machines, made.ID)
+		}
+		ds, err := scopes.DeleteScope(ctx, made.ID, target.ID)
+		goSDKOK(t, "machinescope.DeleteScope", err)
+		if !ds.Deleted || ds.FromMachineID != made.ID || ds.ToMachineID != target.ID {
+			t.Errorf("machinescope.DeleteScope: got %+v", ds)
+		}
+		_, err = scopes.DeleteScope(ctx, made.ID, target.ID)
+		goSDKRefused(t, "machinescope.DeleteScope again", err, 404, "resource_not_found")
+		for _, id := range []string{made.ID, target.ID} {
+			d, err := machines.Delete(ctx, id)
+			goSDKOK(t, "machine.Delete", err)
+			if !d.Deleted || d.ID != id || d.Object != "machine" {
+				t.Errorf("machine.Delete: got %+v", d)
+			}
+		}
+		_, err = machines.Get(ctx, made.ID)
+		goSDKRefused(t, "machine.Get deleted", err, 404, "resource_not_found")
+		_, err = machine.NewClient(config(made.SecretKey)).List(ctx, &machine.ListParams{})
+		goSDKRefused(t, "machine.List with a machine's key", err, 401, "")
 	})
 
 	t.Run("errors", func(t *testing.T) {

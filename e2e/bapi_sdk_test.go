@@ -202,6 +202,24 @@ var bapiSchemas = map[string]bapiSchema{
 		required: f("object:string", "id:string", "subject:string", "revoked:bool", "revocation_reason:string?", "expired:bool",
 			"expiration:int?", "last_used_at:int?", "created_at:int", "updated_at:int"),
 		optional: f("claims:any?", "scopes:array", "token:string")},
+	// secret_key is required in the create answer only, and forbidden
+	// elsewhere (checked in resource).
+	"machine": {object: true, closed: true, nested: map[string]string{"scoped_machines": "machine_without_scoped_machines"},
+		required: f("object:string", "id:string", "name:string", "instance_id:string", "created_at:int", "updated_at:int",
+			"scoped_machines:array"),
+		optional: f("default_token_ttl:int", "secret_key:string")},
+	"machine_without_scoped_machines": {closed: true,
+		required: f("object:string", "id:string", "name:string", "instance_id:string", "created_at:int", "updated_at:int"),
+		optional: f("default_token_ttl:int")},
+	"machine_scope": {object: true, closed: true,
+		required: f("object:string", "from_machine_id:string", "to_machine_id:string", "created_at:int")},
+	// The createApiKey/getApiKey answers (additionalProperties: false);
+	// secret in the create answer only.
+	"api_key": {object: true, closed: true,
+		required: f("object:string", "id:string", "type:string", "subject:string", "name:string", "claims:any?", "scopes:array",
+			"revoked:bool", "revocation_reason:string?", "expired:bool", "expiration:int?", "created_by:string?",
+			"last_used_at:int?", "created_at:int", "updated_at:int"),
+		optional: f("description:string?", "secret:string")},
 	"token":       {object: true, closed: true, required: f("object:string", "jwt:string")},
 	"total_count": {object: true, closed: true, required: f("object:string", "total_count:int")},
 }
@@ -210,7 +228,7 @@ var bapiSchemas = map[string]bapiSchema{
 // /jwt_templates only with paginated=true (a bare array otherwise), /users
 // always a bare array.
 var (
-	bapiEnvelopeRE  = regexp.MustCompile(`^/v1/(organizations|organizations/[^/]+/(memberships|invitations)|users/[^/]+/organization_memberships)$`)
+	bapiEnvelopeRE  = regexp.MustCompile(`^(/v1/(organizations|organizations/[^/]+/(memberships|invitations)|users/[^/]+/organization_memberships|machines)|(/v1)?/api_keys)$`)
 	bapiPaginatedRE = regexp.MustCompile(`^/v1/(sessions|jwt_templates)$`)
 	bapiM2MRE       = regexp.MustCompile(`^(/v1)?/m2m_tokens(/.*)?$`)
 )
@@ -297,6 +315,10 @@ func (w *bapiWire) check() {
 			obj = "organization_membership"
 		case strings.HasSuffix(e.Path, "/invitations"):
 			obj = "organization_invitation"
+		case strings.HasSuffix(e.Path, "/machines"):
+			obj = "machine"
+		case strings.HasSuffix(e.Path, "/api_keys"):
+			obj = "api_key"
 		}
 		w.envelope(v, "data", obj)
 	case e.Method == http.MethodGet && bapiM2MRE.MatchString(e.Path):
@@ -435,6 +457,10 @@ func (w *bapiWire) resource(v any, where, object string, top bool) {
 		if m["deleted"] != true {
 			w.errorf("%s: deleted %v, want true", where, m["deleted"])
 		}
+		if obj == "machine_scope" { // MachineScope.Deleted names the pair, no id
+			w.fields(m, where, bapiSchema{closed: true, required: f("object:string", "deleted:bool", "from_machine_id:string", "to_machine_id:string")})
+			return
+		}
 		w.fields(m, where, bapiSchema{closed: true, required: f("object:string", "deleted:bool", "id:string"),
 			optional: f("slug:string", "external_id:string")})
 		return
@@ -455,6 +481,15 @@ func (w *bapiWire) resource(v any, where, object string, top bool) {
 		}
 		if !create && has {
 			w.errorf("%s: token (the secret) in an answer other than create", where)
+		}
+	}
+	for obj, secret := range map[string]string{"machine": "secret_key", "api_key": "secret"} {
+		if m["object"] != obj || where != obj {
+			continue
+		}
+		create := top && w.ex.Method == http.MethodPost && (w.ex.Path == "/v1/machines" || strings.TrimPrefix(w.ex.Path, "/v1") == "/api_keys")
+		if _, has := m[secret]; create != has {
+			w.errorf("%s: %s present %v in %s, want it in the create answer only", where, secret, has, w.ex.Method+" "+w.ex.Path)
 		}
 	}
 	w.fields(m, where, s)
@@ -651,6 +686,8 @@ var bapiNodeSteps = []string{
 	"sessions.getSessionList by userId", "sessions.getToken and verifyToken through /v1/jwks", "sessions.revokeSession",
 	"jwtTemplates.create", "jwtTemplates.list", "jwtTemplates.get", "jwtTemplates.update", "jwtTemplates.delete",
 	"m2m.createToken", "m2m.verify with the audience machine key", "m2m.list", "m2m.revokeToken", "a bad secret key is 401",
+	"machines.create", "machines.get", "machines.list", "machines.createScope", "machines: the new secret key mints a token for its scope",
+	"machines.deleteScope", "machines.delete", "apiKeys.create", "apiKeys.get", "apiKeys.list by subject", "apiKeys.verify", "apiKeys.revoke",
 }
 
 // TestBackendAPIWithClerkNodeSDK: @clerk/backend 3.25.0, pointed at the
@@ -786,6 +823,13 @@ func TestBackendAPIWithClerkSDKsWireChecker(t *testing.T) {
 		{"an error without a trace id", ex("GET", "/v1/users/x", 404, js, []byte(`{"errors":[{"code":"resource_not_found","message":"m","long_message":"l"}]}`)), "clerk_trace_id"},
 		{"the M2M secret outside create", ex("POST", "/m2m_tokens/verify", 200, js, []byte(`{"object":"machine_to_machine_token","id":"mt_1","subject":"mch_1","token":"mt_s",`+
 			`"revoked":false,"revocation_reason":null,"expired":false,"expiration":null,"last_used_at":null,"created_at":1700000000000,"updated_at":1700000000000}`)), "token (the secret)"},
+		{"a machine with its secret outside create", ex("GET", "/v1/machines/mch_1", 200, js, []byte(`{"object":"machine","id":"mch_1","name":"m",`+
+			`"instance_id":"ins_1","default_token_ttl":3600,"scoped_machines":[],"secret_key":"ak_s","created_at":1700000000000,"updated_at":1700000000000}`)), "secret_key present true"},
+		{"a machine without instance_id", ex("GET", "/v1/machines/mch_1", 200, js, []byte(`{"object":"machine","id":"mch_1","name":"m",`+
+			`"default_token_ttl":3600,"scoped_machines":[],"created_at":1700000000000,"updated_at":1700000000000}`)), "required property instance_id is missing"},
+		{"a created API key without its secret", ex("POST", "/api_keys", 200, js, []byte(`{"object":"api_key","id":"ak_1","type":"api_key","subject":"user_1",`+
+			`"name":"k","description":null,"claims":null,"scopes":[],"revoked":false,"revocation_reason":null,"expired":false,"expiration":null,`+
+			`"created_by":null,"last_used_at":null,"created_at":1700000000000,"updated_at":1700000000000}`)), "secret present false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			problems := bapiWireProblems([]bapiExchange{tc.ex})

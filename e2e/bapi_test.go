@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/auth/clerkclient"
 )
 
 // bapiDo sends one Backend API request with key as the Bearer secret.
@@ -50,6 +54,52 @@ func TestBackendAPIWireRules(t *testing.T) {
 			res, body := bapiDo(t, ta, http.MethodPost, "/v1/users", tc.key, huge)
 			if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"code":"`+tc.code+`"`) {
 				t.Errorf("%s with a 200 KB body: got %d %s, want 401 %s (not 413: the body is never read)", tc.name, res.StatusCode, trimBody(body), tc.code)
+			}
+		}
+	})
+
+	t.Run("machines and API keys take the instance key only, checked before the body", func(t *testing.T) {
+		m, err := ta.App.Client.Machines.Create(context.Background(), clerkclient.CreateMachineParams{Name: "wire-machine"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		huge := `{"name":"` + strings.Repeat("x", 200<<10) + `"}`
+		for _, path := range []string{"/v1/machines", "/v1/api_keys", "/api_keys", "/v1/api_keys/verify", "/clerk/v1/machines"} {
+			for _, k := range []struct{ name, key string }{{"no key", ""}, {"a machine secret key", m.SecretKey}} {
+				res, body := bapiDo(t, ta, http.MethodPost, path, k.key, huge)
+				if res.StatusCode != http.StatusUnauthorized {
+					t.Errorf("POST %s with %s and a 200 KB body: got %d %s, want 401", path, k.name, res.StatusCode, trimBody(body))
+				}
+			}
+		}
+		n, err := ta.App.Client.Machines.List(context.Background(), clerkclient.MachineListParams{})
+		if err != nil || n.TotalCount != 1 {
+			t.Errorf("machines after the refused creates: got %v (%v), want the one made here", n, err)
+		}
+	})
+
+	t.Run("machines and API keys refuse bad input with 4xx", func(t *testing.T) {
+		for _, tc := range []struct{ method, path, body, code string }{
+			{"POST", "/v1/machines", `{"name":"m","default_token_ttl":0}`, "form_param_format_invalid"},
+			{"POST", "/v1/machines", `{"name":""}`, ""},
+			{"POST", "/v1/machines", `{"name":"m","scoped_machines":["mch_nope"]}`, ""},
+			{"GET", "/v1/machines?query=x", "", "form_param_unknown"},
+			{"GET", "/v1/machines?order_by=name", "", "form_param_format_invalid"},
+			{"POST", "/v1/machines/mch_nope/scopes", `{}`, "form_param_missing"},
+			{"POST", "/v1/api_keys", `{"name":"k","subject":"user_x","seconds_until_expiration":1.5}`, "form_param_format_invalid"},
+			{"POST", "/v1/api_keys", `{"name":"k","subject":"mch_x"}`, "form_param_format_invalid"},
+			{"POST", "/v1/api_keys", `{"type":"oauth","name":"k","subject":"user_x"}`, "form_param_format_invalid"},
+			{"GET", "/v1/api_keys", "", "form_param_format_invalid"},
+			{"GET", "/v1/api_keys?subject=user_x&include_invalid=maybe", "", "form_param_format_invalid"},
+			{"GET", "/v1/api_keys?subject=user_x&limit=101", "", "form_param_format_invalid"},
+			{"POST", "/v1/api_keys/verify", `{}`, "form_param_missing"},
+			{"POST", "/v1/api_keys/verify", `{"secret":"ak_nope"}`, "resource_not_found"},
+			{"POST", "/v1/api_keys/ak_nope/revoke", `{"revocation_reason":null}`, "resource_not_found"},
+			{"GET", "/v1/machines/mch_nope", "", "resource_not_found"},
+		} {
+			res, body := bapiDo(t, ta, tc.method, tc.path, key, tc.body)
+			if res.StatusCode < 400 || res.StatusCode > 499 || !strings.Contains(body, `"code":"`+tc.code) {
+				t.Errorf("%s %s %s: got %d %s, want a 4xx %s", tc.method, tc.path, tc.body, res.StatusCode, trimBody(body), cmp.Or(tc.code, "refusal"))
 			}
 		}
 	})

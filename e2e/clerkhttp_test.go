@@ -110,8 +110,7 @@ var (
 	_ bcAPIKeys       = (*clerkhttp.APIKeysAPI)(nil)
 )
 
-// bcBackend is one client's groups. apiKeys is nil when the scenario
-// leaves API keys out.
+// bcBackend is one client's groups.
 type bcBackend struct {
 	users     bcUsers
 	sessions  bcSessions
@@ -124,10 +123,6 @@ type bcBackend struct {
 
 // TestClerkHTTPSameAsInProcess runs bcScenario with the in-process client
 // and with clerkhttp against the same app, and compares the transcripts.
-// Until the app serves /v1/machines, both runs create their machines
-// in-process (the M2M token calls still go over HTTP); until it serves
-// /v1/api_keys, both runs leave API keys out. Subtests say so by
-// skipping.
 func TestClerkHTTPSameAsInProcess(t *testing.T) {
 	ta := startApp(t, nil)
 	ctx := context.Background()
@@ -138,30 +133,6 @@ func TestClerkHTTPSameAsInProcess(t *testing.T) {
 		machines: local.Machines, m2m: local.M2MTokens, apiKeys: local.APIKeys}
 	overHTTP := bcBackend{users: remote.Users, sessions: remote.Sessions, orgs: remote.Organizations, templates: remote.JwtTemplates,
 		machines: remote.Machines, m2m: remote.M2MTokens, apiKeys: remote.APIKeys}
-
-	// A route that is not served answers 404 to a list, which no served
-	// list does.
-	machinesServed := bcServed(t, "GET /v1/machines", func() error { _, err := remote.Machines.List(ctx, clerkclient.MachineListParams{}); return err })
-	apiKeysServed := bcServed(t, "GET /v1/api_keys", func() error {
-		_, err := remote.APIKeys.List(ctx, clerkclient.APIKeyListParams{Subject: "user_probe0000000000000000000"})
-		return err
-	})
-	t.Run("Machines", func(t *testing.T) {
-		if !machinesServed {
-			t.Skip("GET /v1/machines answers 404: the app does not serve the machine routes yet, so both runs create machines in-process")
-		}
-	})
-	if !machinesServed {
-		overHTTP.machines = local.Machines
-	}
-	t.Run("APIKeys", func(t *testing.T) {
-		if !apiKeysServed {
-			t.Skip("GET /v1/api_keys answers 404: the app does not serve the API key routes yet, so both runs leave API keys out")
-		}
-	})
-	if !apiKeysServed {
-		inProcess.apiKeys, overHTTP.apiKeys = nil, nil
-	}
 
 	var want, got *bcTranscript
 	var doraIn, doraHTTP string
@@ -205,21 +176,6 @@ func TestClerkHTTPSameAsInProcess(t *testing.T) {
 			}
 		}
 	})
-}
-
-// bcServed reports whether the route answers the probe, and fails the
-// test on any other error than the 404 of a route not served.
-func bcServed(t *testing.T, route string, probe func() error) bool {
-	t.Helper()
-	err := probe()
-	switch {
-	case err == nil:
-		return true
-	case clerkclient.IsNotFound(err):
-		return false
-	}
-	t.Fatalf("probe %s: got %v, want a list or a 404", route, err)
-	return false
 }
 
 func bcJSON(t *testing.T, v any) string {
@@ -458,25 +414,23 @@ func bcScenario(t *testing.T, ta *testApp, b bcBackend, tag string) (*bcTranscri
 	tr.ok("list with revoked tokens", tl2, err)
 
 	// API keys of dora.
-	if b.apiKeys != nil {
-		key, err := b.apiKeys.Create(ctx, clerkclient.CreateAPIKeyParams{Name: "ci", Description: "deploys", Subject: dora.ID,
-			Scopes: []string{"read", "write"}, CreatedBy: dora.ID, SecondsUntilExpiration: ptr(int64(3600))})
-		tr.ok("create an API key", key, err)
-		k, err := b.apiKeys.Get(ctx, key.ID)
-		tr.ok("get the key", k, err)
-		kl, err := b.apiKeys.List(ctx, clerkclient.APIKeyListParams{Subject: dora.ID})
-		tr.ok("list dora's keys", kl, err)
-		k, err = b.apiKeys.Verify(ctx, key.Secret)
-		tr.ok("verify the key", k, err)
-		_, err = b.apiKeys.Revoke(ctx, clerkclient.RevokeAPIKeyParams{ID: key.ID, Subject: evan.ID})
-		tr.refused("revoke as another subject", err, 404, "resource_not_found")
-		k, err = b.apiKeys.Revoke(ctx, clerkclient.RevokeAPIKeyParams{ID: key.ID, Subject: dora.ID, RevocationReason: "leaked"})
-		tr.ok("revoke the key", k, err)
-		_, err = b.apiKeys.Verify(ctx, key.Secret)
-		tr.refused("verify the revoked key", err, 404, "resource_not_found")
-		kl, err = b.apiKeys.List(ctx, clerkclient.APIKeyListParams{Subject: dora.ID, IncludeInvalid: true})
-		tr.ok("list with invalid keys", kl, err)
-	}
+	key, err := b.apiKeys.Create(ctx, clerkclient.CreateAPIKeyParams{Name: "ci", Description: "deploys", Subject: dora.ID,
+		Scopes: []string{"read", "write"}, CreatedBy: dora.ID, SecondsUntilExpiration: ptr(int64(3600))})
+	tr.ok("create an API key", key, err)
+	k, err := b.apiKeys.Get(ctx, key.ID)
+	tr.ok("get the key", k, err)
+	kl, err := b.apiKeys.List(ctx, clerkclient.APIKeyListParams{Subject: dora.ID})
+	tr.ok("list dora's keys", kl, err)
+	k, err = b.apiKeys.Verify(ctx, key.Secret)
+	tr.ok("verify the key", k, err)
+	_, err = b.apiKeys.Revoke(ctx, clerkclient.RevokeAPIKeyParams{ID: key.ID, Subject: evan.ID})
+	tr.refused("revoke as another subject", err, 404, "resource_not_found")
+	k, err = b.apiKeys.Revoke(ctx, clerkclient.RevokeAPIKeyParams{ID: key.ID, Subject: dora.ID, RevocationReason: "leaked"})
+	tr.ok("revoke the key", k, err)
+	_, err = b.apiKeys.Verify(ctx, key.Secret)
+	tr.refused("verify the revoked key", err, 404, "resource_not_found")
+	kl, err = b.apiKeys.List(ctx, clerkclient.APIKeyListParams{Subject: dora.ID, IncludeInvalid: true})
+	tr.ok("list with invalid keys", kl, err)
 
 	// Deletions; dora stays, for the caller's cross-check.
 	for _, id := range []string{worker.ID, billing.ID} {

@@ -79,7 +79,7 @@ func NewClient(st store.Store, hasher *password.Hasher, opts ...ClientOption) *C
 		AuditEvents:    &AuditEventsAPI{store: st},
 		Webhooks:       &WebhooksAPI{store: st, sealer: o.webhookSealer, allowPrivate: o.webhooksAllowPrivate},
 	}
-	c.addMachineAPIs(st, o.orgs)
+	c.addMachineAPIs(st, o.orgs, o.instanceID)
 	return c
 }
 

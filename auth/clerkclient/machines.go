@@ -48,16 +48,17 @@ const (
 	MaxLiveAPIKeys = 50
 )
 
-func (c *Client) addMachineAPIs(st store.Store, orgs *identity.Orgs) {
+func (c *Client) addMachineAPIs(st store.Store, orgs *identity.Orgs, instanceID string) {
 	c.machineTokens = machineTokens{store: st}
-	c.Machines = &MachinesAPI{store: st}
+	c.Machines = &MachinesAPI{store: st, instanceID: instanceID}
 	c.M2MTokens = &M2MTokensAPI{store: st, tokens: c.machineTokens}
 	c.APIKeys = &APIKeysAPI{store: st, tokens: c.machineTokens, orgs: orgs}
 }
 
 // MachinesAPI is the Machines group of the backend client.
 type MachinesAPI struct {
-	store store.Store
+	store      store.Store
+	instanceID string
 }
 
 // CreateMachineParams create a machine.
@@ -115,7 +116,7 @@ func (m *MachinesAPI) Get(ctx context.Context, id string) (*Machine, error) {
 	if err != nil {
 		return nil, tokenStoreError("get machine", "machine", err)
 	}
-	return resource.NewMachine(sm), nil
+	return resource.NewMachine(sm, m.instanceID), nil
 }
 
 // MachineListParams page through [MachinesAPI.List].
@@ -140,7 +141,7 @@ func (m *MachinesAPI) List(ctx context.Context, p MachineListParams) (*MachineLi
 	}
 	out := &MachineList{Data: make([]*Machine, 0, len(list)), TotalCount: total}
 	for _, sm := range list {
-		out.Data = append(out.Data, resource.NewMachine(sm))
+		out.Data = append(out.Data, resource.NewMachine(sm, m.instanceID))
 	}
 	return out, nil
 }

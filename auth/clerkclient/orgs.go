@@ -38,7 +38,12 @@ type clientOptions struct {
 	secondFactors  secondFactors
 	// webhooksAllowPrivate lets endpoint URLs name private addresses.
 	webhooksAllowPrivate bool
+	instanceID           string
 }
+
+// WithInstanceID names the instance (ins_…) in the resources that carry
+// it, as Clerk's machines do.
+func WithInstanceID(id string) ClientOption { return func(c *clientOptions) { c.instanceID = id } }
 
 // WithOrgs gives the client the organizations service main.go built (with
 // the instance's roles, APP_URL for invitation links and the mail

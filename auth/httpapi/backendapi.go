@@ -237,7 +237,7 @@ func (b *BackendAPI) verifyM2M(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Token == nil {
-		b.fail(w, r, &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_missing", Message: "token is required", LongMessage: "token is required", Param: "token"})
+		b.fail(w, r, paramMissing("token"))
 		return
 	}
 	t, err := b.client.M2MTokens.Verify(r.Context(), clerkclient.VerifyM2MTokenParams{Token: *body.Token, MachineSecretKey: secret})
@@ -330,6 +330,12 @@ func decodeBodyWith(w http.ResponseWriter, r *http.Request, dst any, optional, s
 	}
 	return &identity.Error{Status: http.StatusBadRequest, Code: "request_body_invalid",
 		Message: "The request body is not a valid JSON object of this route's fields.", LongMessage: "Invalid JSON body: " + err.Error()}
+}
+
+// paramMissing is the refusal of a request without a required parameter.
+func paramMissing(param string) error {
+	msg := param + " is required."
+	return &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_missing", Message: msg, LongMessage: msg, Param: param}
 }
 
 // paramInvalid is the refusal of a parameter with a bad value.

@@ -81,6 +81,7 @@ func (b *BackendAPI) v1Routes() []bapiRoute {
 		{"DELETE", "/jwt_templates/{id}", b.deleteTemplate},
 		{"GET", "/jwks", b.jwks},
 	}
+	rs = append(rs, b.machineRoutes()...)
 	for i := range rs {
 		rs[i].h = b.instanceOnly(rs[i].h)
 	}
@@ -345,8 +346,7 @@ func (b *BackendAPI) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.UserID == "" {
-		b.fail(w, r, &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_missing", Param: "user_id",
-			Message: "user_id is required.", LongMessage: "user_id is required."})
+		b.fail(w, r, paramMissing("user_id"))
 		return
 	}
 	s, err := b.tokens.CreateSessionFor(r.Context(), body.UserID)

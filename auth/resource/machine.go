@@ -12,6 +12,7 @@ type Machine struct {
 	Object          string          `json:"object"`
 	ID              string          `json:"id"`
 	Name            string          `json:"name"`
+	InstanceID      string          `json:"instance_id"`
 	DefaultTokenTTL int64           `json:"default_token_ttl"`
 	ScopedMachines  []ScopedMachine `json:"scoped_machines"`
 	SecretKey       string          `json:"secret_key,omitempty"`
@@ -25,20 +26,21 @@ type ScopedMachine struct {
 	Object          string `json:"object"`
 	ID              string `json:"id"`
 	Name            string `json:"name"`
+	InstanceID      string `json:"instance_id"`
 	DefaultTokenTTL int64  `json:"default_token_ttl"`
 	CreatedAt       int64  `json:"created_at"`
 	UpdatedAt       int64  `json:"updated_at"`
 }
 
-// NewMachine converts a stored machine.
-func NewMachine(m *store.Machine) *Machine {
+// NewMachine converts a stored machine of the instance instanceID.
+func NewMachine(m *store.Machine, instanceID string) *Machine {
 	out := &Machine{
-		Object: "machine", ID: m.ID, Name: m.Name, DefaultTokenTTL: m.DefaultTokenTTL,
+		Object: "machine", ID: m.ID, Name: m.Name, InstanceID: instanceID, DefaultTokenTTL: m.DefaultTokenTTL,
 		ScopedMachines: make([]ScopedMachine, len(m.ScopedMachines)),
 		CreatedAt:      m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	}
 	for i, s := range m.ScopedMachines {
-		out.ScopedMachines[i] = ScopedMachine{Object: "machine", ID: s.ID, Name: s.Name,
+		out.ScopedMachines[i] = ScopedMachine{Object: "machine", ID: s.ID, Name: s.Name, InstanceID: instanceID,
 			DefaultTokenTTL: s.DefaultTokenTTL, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 	}
 	return out

@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	})
 	client := clerkclient.NewClient(st, hasher, clerkclient.WithOrgs(orgs), clerkclient.WithActorTokens(actorTokens),
 		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithSecondFactors(idsvc),
-		clerkclient.WithWebhookPolicy(cfg.WebhookAllowPrivate))
+		clerkclient.WithWebhookPolicy(cfg.WebhookAllowPrivate), clerkclient.WithInstanceID(instanceID(cfg)))
 	redirects, err := auth.NewRedirects(cfg.AppURL, cfg.AuthorizedParties, cfg.SignInURL)
 	if err != nil {
 		st.Close()
@@ -223,7 +223,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	r.Handle("/.well-known/jwks.json", httpapi.JWKSHandler(keys.JWKS))
 	// The backend API authenticates by secret keys in the Authorization
 	// header only: no cookies, so no CSRF check and no session middleware.
-	// @clerk/backend calls the M2M routes without /v1; a prefix
+	// @clerk/backend calls the M2M and API key routes without /v1; a prefix
 	// (BACKEND_API_PREFIX) serves a Backend API URL with a path.
 	bapi := httpapi.NewBackendAPI(client, idsvc, cfg.SecretKey, log).WithLimiter(
 		httpapi.NewLimiter(cfg.BackendAPIRateLimit, time.Minute, func(r *http.Request) string { return middleware.GetClientIP(r.Context()) }))
@@ -234,6 +234,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	for _, prefix := range prefixes {
 		r.Mount(prefix+"/v1", http.StripPrefix(prefix+"/v1", bapi))
 		r.Mount(prefix+"/m2m_tokens", http.StripPrefix(prefix, bapi))
+		r.Mount(prefix+"/api_keys", http.StripPrefix(prefix, bapi))
 	}
 	if cfg.LoadTestRoutes {
 		loadtest.Routes(r, site, log)
@@ -275,7 +276,8 @@ func NewClient(cfg *config.Config, st store.Store, log *slog.Logger) *clerkclien
 	return clerkclient.NewClient(st, password.NewHasher(password.DefaultParams, 0),
 		clerkclient.WithOrgs(identity.NewOrgs(st, identity.OrgsConfig{BaseURL: cfg.AppURL, Roles: InstanceRoles(), Log: log})),
 		clerkclient.WithActorTokens(identity.NewActorTokens(st, identity.ActorTokensConfig{BaseURL: cfg.AppURL, Log: log})),
-		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithWebhookPolicy(cfg.WebhookAllowPrivate))
+		clerkclient.WithEncryptionKey(cfg.EncryptionKey), clerkclient.WithWebhookPolicy(cfg.WebhookAllowPrivate),
+		clerkclient.WithInstanceID(instanceID(cfg)))
 }
 
 // oauthProviders sets up the providers of OAUTH_PROVIDERS. In production a
@@ -326,8 +328,8 @@ func runInBackground(fn func(context.Context)) func() {
 	}
 }
 
-// instanceID names this instance in webhook envelopes, as Clerk's ins_
-// ids do: derived from APP_URL, so every instance of one deployment says
+// instanceID names this instance in webhook envelopes and machines, as
+// Clerk's ins_ ids do: derived from APP_URL, so every instance of one deployment says
 // the same.
 func instanceID(cfg *config.Config) string {
 	sum := sha256.Sum256([]byte(cfg.AppURL))

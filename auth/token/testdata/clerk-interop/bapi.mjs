@@ -631,6 +631,118 @@ async function m2m(input, st) {
   await step('m2m.createToken with the instance secret key is refused', () => expectRefused(() => instance.m2m.createToken()));
 }
 
+async function machines(clerk, input, st) {
+  await step('machines.create', async () => {
+    const m = await clerk.machines.create({ name: `node-made-${input.run}`, defaultTokenTtl: 900 });
+    expectKind(m, 'Machine', 'machines.create');
+    check(m.id?.startsWith('mch_') && m.secretKey?.startsWith('ak_'), `got id ${m.id} secret ${m.secretKey?.slice(0, 3)}…, want mch_… and ak_…`);
+    check(m.instanceId?.startsWith('ins_') && m.defaultTokenTtl === 900 && m.scopedMachines.length === 0,
+      `got instanceId ${m.instanceId}, ttl ${m.defaultTokenTtl}, scoped ${m.scopedMachines.length}`);
+    st.machineId = m.id;
+    st.machineSecret = m.secretKey;
+    return { ttl: m.defaultTokenTtl };
+  });
+
+  await step('machines.get', async () => {
+    const m = await clerk.machines.get(st.machineId);
+    check(kind(m) === 'Machine' && m.id === st.machineId && m.secretKey == null, `got ${kind(m)} ${m?.id} secret ${m?.secretKey}, want the machine without its secret`);
+    return { id: m.id };
+  });
+
+  await step('machines.list', async () => {
+    const list = await clerk.machines.list({ limit: 1 });
+    check(list.data.length === 1 && list.data[0].id === st.machineId && list.totalCount === 3,
+      `got ${list.data.map((m) => m.id)} of ${list.totalCount}, want ${st.machineId} (newest) of 3`);
+    return { totalCount: list.totalCount };
+  });
+
+  await step('machines.createScope', async () => {
+    const s = await clerk.machines.createScope(st.machineId, input.machines.audienceId);
+    expectKind(s, 'MachineScope', 'createScope');
+    check(s.fromMachineId === st.machineId && s.toMachineId === input.machines.audienceId && s.createdAt > 0, `got ${JSON.stringify(s)}`);
+    const m = await clerk.machines.get(st.machineId);
+    check(m.scopedMachines.map((x) => x.id).join() === input.machines.audienceId, `scopedMachines: got ${m.scopedMachines.map((x) => x.id)}`);
+    return { scoped: m.scopedMachines.length };
+  });
+
+  await step('machines: the new secret key mints a token for its scope', async () => {
+    const made = createClerkClient({ machineSecretKey: st.machineSecret, apiUrl: input.apiUrl });
+    const t = await made.m2m.createToken();
+    check(t.subject === st.machineId && t.scopes.includes(input.machines.audienceId), `got subject ${t.subject} scopes ${t.scopes}`);
+    return { scopes: t.scopes };
+  });
+
+  await step('machines.deleteScope', async () => {
+    const s = await clerk.machines.deleteScope(st.machineId, input.machines.audienceId);
+    // The SDK maps every answer with deleted to a DeletedObject, as
+    // against Clerk, so only object and deleted reach the caller.
+    check(kind(s) === 'DeletedObject' && s.object === 'machine_scope' && s.deleted === true, `got ${kind(s)} ${JSON.stringify(s)}`);
+    const m = await clerk.machines.get(st.machineId);
+    check(m.scopedMachines.length === 0, `scopedMachines after deleteScope: got ${m.scopedMachines.map((x) => x.id)}, want none`);
+    await expectAPIError(() => clerk.machines.deleteScope(st.machineId, input.machines.audienceId), 404, 'resource_not_found');
+    return { deleted: s.deleted };
+  });
+
+  await step('machines.create without a name is 422', () => expectAPIError(() => clerk.machines.create({ name: '' }), 422));
+
+  await step('machines.delete', async () => {
+    const d = await clerk.machines.delete(st.machineId);
+    check(d.deleted === true && d.id === st.machineId && d.object === 'machine', `got ${JSON.stringify(d)}`);
+    await expectAPIError(() => clerk.machines.get(st.machineId), 404, 'resource_not_found');
+    return { deleted: d.deleted };
+  });
+
+  await step('machines: a machine secret key cannot manage machines', () =>
+    expectAPIError(() => createClerkClient({ secretKey: input.machines.issuerSecretKey, apiUrl: input.apiUrl }).machines.list(), 401));
+}
+
+async function apiKeys(clerk, input, st) {
+  await step('apiKeys.create', async () => {
+    const k = await clerk.apiKeys.create({ name: 'node-ci', description: 'deploys', subject: st.userId, scopes: ['read'],
+      claims: { team: 'ops' }, createdBy: st.userId, secondsUntilExpiration: 3600 });
+    expectKind(k, 'APIKey', 'apiKeys.create');
+    check(k.id?.startsWith('ak_') && k.secret?.startsWith('ak_') && k.subject === st.userId, `got id ${k.id} subject ${k.subject}`);
+    check(same(k.scopes, ['read']) && same(k.claims, { team: 'ops' }) && k.description === 'deploys', `got ${JSON.stringify(k)}`);
+    check(k.expiration - k.createdAt === 3600e3, `expiration: got ${k.expiration} (created ${k.createdAt}), want 3600 s later`);
+    st.apiKeyId = k.id;
+    st.apiKeySecret = k.secret;
+    return { scopes: k.scopes };
+  });
+
+  await step('apiKeys.get', async () => {
+    const k = await clerk.apiKeys.get(st.apiKeyId);
+    check(kind(k) === 'APIKey' && k.id === st.apiKeyId && k.secret == null, `got ${kind(k)} ${k?.id} secret ${k?.secret}`);
+    return { id: k.id };
+  });
+
+  await step('apiKeys.list by subject', async () => {
+    const list = await clerk.apiKeys.list({ subject: st.userId });
+    check(list.totalCount === 1 && list.data[0].id === st.apiKeyId && list.data[0].secret == null, `got ${JSON.stringify(list)?.slice(0, 300)}`);
+    return { totalCount: list.totalCount };
+  });
+
+  await step('apiKeys.verify', async () => {
+    const k = await clerk.apiKeys.verify(st.apiKeySecret);
+    check(kind(k) === 'APIKey' && k.id === st.apiKeyId && k.secret == null, `got ${kind(k)} ${k?.id}`);
+    return { id: k.id };
+  });
+
+  await step('apiKeys.verify of an unknown secret is 404', () => expectAPIError(() => clerk.apiKeys.verify(`ak_${'0'.repeat(40)}`), 404));
+
+  await step('apiKeys.revoke', async () => {
+    const k = await clerk.apiKeys.revoke({ apiKeyId: st.apiKeyId, revocationReason: 'leaked' });
+    check(k.revoked === true && k.revocationReason === 'leaked', `got revoked ${k.revoked} reason ${k.revocationReason}`);
+    await expectAPIError(() => clerk.apiKeys.verify(st.apiKeySecret), 404);
+    const live = await clerk.apiKeys.list({ subject: st.userId });
+    const all = await clerk.apiKeys.list({ subject: st.userId, includeInvalid: true });
+    check(live.totalCount === 0 && all.totalCount === 1, `got ${live.totalCount} live, ${all.totalCount} with invalid; want 0 and 1`);
+    return { revoked: k.revoked };
+  });
+
+  await step('apiKeys.create for an unknown user is 404', () =>
+    expectAPIError(() => clerk.apiKeys.create({ name: 'nobody', subject: `user_${'0'.repeat(27)}` }), 404));
+}
+
 async function errors(input, st) {
   const bad = createClerkClient({ secretKey: input.badSecretKey, apiUrl: input.apiUrl });
   await step('a bad secret key is 401', async () => {
@@ -659,6 +771,8 @@ await organizations(clerk, input, st);
 await sessions(clerk, input, st);
 await jwtTemplates(clerk, input, st);
 await m2m(input, st);
+await machines(clerk, input, st);
+await apiKeys(clerk, input, st);
 await errors(input, st);
 await deleteUser(clerk, st);
 process.stdout.write(JSON.stringify({ steps }));
