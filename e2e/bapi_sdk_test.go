@@ -228,7 +228,7 @@ var bapiSchemas = map[string]bapiSchema{
 // /jwt_templates only with paginated=true (a bare array otherwise), /users
 // always a bare array.
 var (
-	bapiEnvelopeRE  = regexp.MustCompile(`^(/v1/(organizations|organizations/[^/]+/(memberships|invitations)|users/[^/]+/organization_memberships|machines)|(/v1)?/api_keys)$`)
+	bapiEnvelopeRE  = regexp.MustCompile(`^(/v1/(organizations|organizations/[^/]+/(memberships|invitations)|users/[^/]+/organization_(memberships|invitations)|machines)|(/v1)?/api_keys)$`)
 	bapiPaginatedRE = regexp.MustCompile(`^/v1/(sessions|jwt_templates)$`)
 	bapiM2MRE       = regexp.MustCompile(`^(/v1)?/m2m_tokens(/.*)?$`)
 )
@@ -313,7 +313,7 @@ func (w *bapiWire) check() {
 		switch {
 		case strings.HasSuffix(e.Path, "/memberships"), strings.HasSuffix(e.Path, "/organization_memberships"):
 			obj = "organization_membership"
-		case strings.HasSuffix(e.Path, "/invitations"):
+		case strings.HasSuffix(e.Path, "/invitations"), strings.HasSuffix(e.Path, "/organization_invitations"):
 			obj = "organization_invitation"
 		case strings.HasSuffix(e.Path, "/machines"):
 			obj = "machine"
@@ -683,6 +683,7 @@ var bapiNodeSteps = []string{
 	"organizations.createOrganizationMembership", "organizations.getOrganizationMembershipList",
 	"organizations.updateOrganizationMembership role", "organizations.deleteOrganizationMembership of the last admin is refused",
 	"organizations.createOrganizationInvitation", "organizations.getOrganizationInvitationList",
+	"organizations.getOrganizationInvitation", "users.getOrganizationInvitationList of the invited address",
 	"sessions.getSessionList by userId", "sessions.getToken and verifyToken through /v1/jwks", "sessions.revokeSession",
 	"jwtTemplates.create", "jwtTemplates.list", "jwtTemplates.get", "jwtTemplates.update", "jwtTemplates.delete",
 	"m2m.createToken", "m2m.verify with the audience machine key", "m2m.list", "m2m.revokeToken", "a bad secret key is 401",

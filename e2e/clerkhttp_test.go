@@ -41,6 +41,7 @@ type (
 		UnlockUser(ctx context.Context, id string) (*clerkclient.User, error)
 		VerifyPassword(ctx context.Context, id, pw string) (*clerkclient.PasswordVerification, error)
 		GetOrganizationMembershipList(ctx context.Context, p clerkclient.UserOrganizationMembershipListParams) (*clerkclient.OrganizationMembershipList, error)
+		GetOrganizationInvitationList(ctx context.Context, p clerkclient.UserOrganizationInvitationListParams) (*clerkclient.OrganizationInvitationList, error)
 	}
 	bcSessions interface {
 		GetSession(ctx context.Context, id string) (*clerkclient.Session, error)
@@ -60,6 +61,7 @@ type (
 		DeleteOrganizationMembership(ctx context.Context, p clerkclient.DeleteOrganizationMembershipParams) (*clerkclient.OrganizationMembership, error)
 		CreateOrganizationInvitation(ctx context.Context, p clerkclient.CreateOrganizationInvitationParams) (*clerkclient.OrganizationInvitation, error)
 		GetOrganizationInvitationList(ctx context.Context, p clerkclient.OrganizationInvitationListParams) (*clerkclient.OrganizationInvitationList, error)
+		GetOrganizationInvitation(ctx context.Context, p clerkclient.GetOrganizationInvitationParams) (*clerkclient.OrganizationInvitation, error)
 		RevokeOrganizationInvitation(ctx context.Context, p clerkclient.RevokeOrganizationInvitationParams) (*clerkclient.OrganizationInvitation, error)
 	}
 	bcTemplates interface {
@@ -316,6 +318,23 @@ func bcScenario(t *testing.T, ta *testApp, b bcBackend, tag string) (*bcTranscri
 	tr.refused("invite the guest twice", err, 409, identity.CodeDuplicateInvitation)
 	invs, err := b.orgs.GetOrganizationInvitationList(ctx, clerkclient.OrganizationInvitationListParams{OrganizationID: org.ID, Status: "pending"})
 	tr.ok("list pending invitations", invs, err)
+	gi, err := b.orgs.GetOrganizationInvitation(ctx, clerkclient.GetOrganizationInvitationParams{OrganizationID: org.ID, InvitationID: inv.ID})
+	tr.ok("get the invitation", gi, err)
+	_, err = b.orgs.GetOrganizationInvitation(ctx, clerkclient.GetOrganizationInvitationParams{OrganizationID: org.ID, InvitationID: "orginv_doesnotexist0000000000"})
+	tr.refused("get an unknown invitation", err, 404, "resource_not_found")
+	guest, err := b.users.CreateUser(ctx, clerkclient.CreateUserParams{EmailAddress: []string{"guest-" + tag + "@example.com"}})
+	tr.ok("the guest signs up", guest, err)
+	invs, err = b.users.GetOrganizationInvitationList(ctx, clerkclient.UserOrganizationInvitationListParams{UserID: guest.ID, Status: "pending"})
+	tr.ok("list the guest's invitations", invs, err)
+	if len(invs.Data) != 1 || invs.Data[0].ID != inv.ID {
+		t.Errorf("the guest's invitations: got %d, want %s", len(invs.Data), inv.ID)
+	}
+	invs, err = b.users.GetOrganizationInvitationList(ctx, clerkclient.UserOrganizationInvitationListParams{UserID: dora.ID})
+	tr.ok("list dora's invitations (none)", invs, err)
+	_, err = b.users.GetOrganizationInvitationList(ctx, clerkclient.UserOrganizationInvitationListParams{UserID: "user_doesnotexist000000000000"})
+	tr.refused("list an unknown user's invitations", err, 404, "resource_not_found")
+	dg, err := b.users.DeleteUser(ctx, guest.ID)
+	tr.ok("delete the guest", dg, err)
 	inv, err = b.orgs.RevokeOrganizationInvitation(ctx, clerkclient.RevokeOrganizationInvitationParams{OrganizationID: org.ID, InvitationID: inv.ID})
 	tr.ok("revoke the invitation", inv, err)
 	_, err = b.orgs.RevokeOrganizationInvitation(ctx, clerkclient.RevokeOrganizationInvitationParams{OrganizationID: org.ID, InvitationID: inv.ID})

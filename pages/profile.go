@@ -101,7 +101,7 @@ func profileLoader(site *Site, w http.ResponseWriter, outcome func(*http.Request
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}
-		sessions, err := client.Sessions.GetSessionList(ctx, auth.SessionListParams{UserID: a.UserID, Status: "active"})
+		sessions, err := client.Sessions.GetSessionList(ctx, auth.SessionListParams{UserID: a.UserID, Status: "active", Limit: 500})
 		if err != nil {
 			return Result[ProfileProps]{}, err
 		}

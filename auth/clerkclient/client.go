@@ -127,6 +127,15 @@ func apiError(status int, code, msg, param string) *APIError {
 	return &APIError{Status: status, Errors: []APIErrorItem{{Code: code, Message: msg, LongMessage: msg, Meta: meta}}}
 }
 
+// listLimit is a page's size: a zero limit means 10, as in Clerk's
+// Backend API, so a list reads the same in-process and over HTTP.
+func listLimit(limit int) int {
+	if limit == 0 {
+		return 10
+	}
+	return limit
+}
+
 func notFound(what string) *APIError {
 	return apiError(http.StatusNotFound, "resource_not_found", what+" not found", "")
 }
@@ -200,7 +209,7 @@ func (u *UsersAPI) GetUserList(ctx context.Context, p UserListParams) (*UserList
 	for _, e := range p.EmailAddress {
 		emails = append(emails, strings.ToLower(strings.TrimSpace(e)))
 	}
-	f := store.UserFilter{Emails: emails, IDs: p.UserID, ExternalIDs: p.ExternalID, OrganizationIDs: p.OrganizationID, Query: p.Query, Limit: p.Limit, Offset: p.Offset}
+	f := store.UserFilter{Emails: emails, IDs: p.UserID, ExternalIDs: p.ExternalID, OrganizationIDs: p.OrganizationID, Query: p.Query, Limit: listLimit(p.Limit), Offset: p.Offset}
 	switch p.OrderBy {
 	case "", "-created_at":
 	case "+created_at", "created_at":
@@ -443,7 +452,7 @@ func (s *SessionsAPI) GetSessionList(ctx context.Context, p SessionListParams) (
 	if !valid || p.Limit < 0 || p.Limit > 500 || p.Offset < 0 {
 		return nil, apiError(http.StatusUnprocessableEntity, "form_param_format_invalid", "status, limit or offset is invalid", "status")
 	}
-	list, total, err := s.store.ListSessions(ctx, store.SessionFilter{UserID: p.UserID, ClientID: p.ClientID, Status: p.Status, Limit: p.Limit, Offset: p.Offset})
+	list, total, err := s.store.ListSessions(ctx, store.SessionFilter{UserID: p.UserID, ClientID: p.ClientID, Status: p.Status, Limit: listLimit(p.Limit), Offset: p.Offset})
 	if err != nil {
 		return nil, mapStoreError("list sessions", "session", err)
 	}

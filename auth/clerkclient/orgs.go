@@ -161,7 +161,7 @@ type OrganizationList struct {
 
 // GetOrganizationList returns organizations, newest first.
 func (o *OrganizationsAPI) GetOrganizationList(ctx context.Context, p OrganizationListParams) (*OrganizationList, error) {
-	list, total, err := o.orgs.List(ctx, instance, p.Query, p.UserID, identity.ListInput{Limit: p.Limit, Offset: p.Offset})
+	list, total, err := o.orgs.List(ctx, instance, p.Query, p.UserID, identity.ListInput{Limit: listLimit(p.Limit), Offset: p.Offset})
 	if err != nil {
 		return nil, fromIdentity("list organizations", err)
 	}
@@ -241,7 +241,7 @@ func (o *OrganizationsAPI) membershipList(list []*store.Membership, total int) *
 // GetOrganizationMembershipList returns an organization's memberships,
 // oldest first, each with its organization and public user data.
 func (o *OrganizationsAPI) GetOrganizationMembershipList(ctx context.Context, p OrganizationMembershipListParams) (*OrganizationMembershipList, error) {
-	list, total, err := o.orgs.Members(ctx, instance, p.OrganizationID, identity.ListInput{Limit: p.Limit, Offset: p.Offset})
+	list, total, err := o.orgs.Members(ctx, instance, p.OrganizationID, identity.ListInput{Limit: listLimit(p.Limit), Offset: p.Offset})
 	if err != nil {
 		return nil, fromIdentity("list memberships", err)
 	}
@@ -337,15 +337,34 @@ type OrganizationInvitationList struct {
 // GetOrganizationInvitationList returns an organization's invitations,
 // newest first.
 func (o *OrganizationsAPI) GetOrganizationInvitationList(ctx context.Context, p OrganizationInvitationListParams) (*OrganizationInvitationList, error) {
-	list, total, err := o.orgs.Invitations(ctx, instance, p.OrganizationID, p.Status, identity.ListInput{Limit: p.Limit, Offset: p.Offset})
+	list, total, err := o.orgs.Invitations(ctx, instance, p.OrganizationID, p.Status, identity.ListInput{Limit: listLimit(p.Limit), Offset: p.Offset})
 	if err != nil {
 		return nil, fromIdentity("list invitations", err)
 	}
+	return o.invitationList(list, total), nil
+}
+
+// GetOrganizationInvitationParams name one invitation of an organization.
+type GetOrganizationInvitationParams struct {
+	OrganizationID, InvitationID string
+}
+
+// GetOrganizationInvitation returns an invitation of the organization,
+// without its link.
+func (o *OrganizationsAPI) GetOrganizationInvitation(ctx context.Context, p GetOrganizationInvitationParams) (*OrganizationInvitation, error) {
+	inv, err := o.orgs.GetInvitation(ctx, instance, p.OrganizationID, p.InvitationID)
+	if err != nil {
+		return nil, fromIdentity("get invitation", err)
+	}
+	return resource.NewOrganizationInvitation(inv, o.orgs.Roles(), "", true), nil
+}
+
+func (o *OrganizationsAPI) invitationList(list []*store.Invitation, total int) *OrganizationInvitationList {
 	out := &OrganizationInvitationList{Data: make([]*OrganizationInvitation, 0, len(list)), TotalCount: total}
 	for _, inv := range list {
 		out.Data = append(out.Data, resource.NewOrganizationInvitation(inv, o.orgs.Roles(), "", true))
 	}
-	return out, nil
+	return out
 }
 
 // RevokeOrganizationInvitationParams name the invitation to revoke.
@@ -363,6 +382,25 @@ func (o *OrganizationsAPI) RevokeOrganizationInvitation(ctx context.Context, p R
 	return resource.NewOrganizationInvitation(inv, o.orgs.Roles(), "", true), nil
 }
 
+// UserOrganizationInvitationListParams select one page of the
+// invitations to a user's addresses.
+type UserOrganizationInvitationListParams struct {
+	UserID string
+	// Status is pending, accepted, revoked, expired, or "" for all.
+	Status        string
+	Limit, Offset int
+}
+
+// GetOrganizationInvitationList returns the invitations to any address
+// of the user, in every organization, newest first.
+func (u *UsersAPI) GetOrganizationInvitationList(ctx context.Context, p UserOrganizationInvitationListParams) (*OrganizationInvitationList, error) {
+	list, total, err := u.orgs.orgs.UserInvitations(ctx, instance, p.UserID, p.Status, identity.ListInput{Limit: listLimit(p.Limit), Offset: p.Offset})
+	if err != nil {
+		return nil, fromIdentity("list a user's invitations", err)
+	}
+	return u.orgs.invitationList(list, total), nil
+}
+
 // UserOrganizationMembershipListParams select one page of a user's
 // memberships.
 type UserOrganizationMembershipListParams struct {
@@ -373,7 +411,7 @@ type UserOrganizationMembershipListParams struct {
 // GetOrganizationMembershipList returns the organizations a user belongs
 // to, as memberships with their organization and role.
 func (u *UsersAPI) GetOrganizationMembershipList(ctx context.Context, p UserOrganizationMembershipListParams) (*OrganizationMembershipList, error) {
-	list, total, err := u.orgs.orgs.UserMemberships(ctx, instance, p.UserID, identity.ListInput{Limit: p.Limit, Offset: p.Offset})
+	list, total, err := u.orgs.orgs.UserMemberships(ctx, instance, p.UserID, identity.ListInput{Limit: listLimit(p.Limit), Offset: p.Offset})
 	if err != nil {
 		return nil, fromIdentity("list user memberships", err)
 	}

@@ -192,7 +192,7 @@ func (j *JwtTemplatesAPI) Get(ctx context.Context, id string) (*JwtTemplate, err
 
 // JwtTemplateListParams page through [JwtTemplatesAPI.List].
 type JwtTemplateListParams struct {
-	Limit, Offset int // Limit 1..500; 0 means 100
+	Limit, Offset int // Limit 1..500; 0 means 10
 }
 
 // List returns the templates ordered by name.
@@ -200,7 +200,7 @@ func (j *JwtTemplatesAPI) List(ctx context.Context, p JwtTemplateListParams) (*J
 	if p.Limit < 0 || p.Limit > 500 || p.Offset < 0 {
 		return nil, invalidParam("limit", "limit must be 1 to 500 and offset at least 0")
 	}
-	list, total, err := j.store.ListJWTTemplates(ctx, p.Limit, p.Offset)
+	list, total, err := j.store.ListJWTTemplates(ctx, listLimit(p.Limit), p.Offset)
 	if err != nil {
 		return nil, templateError("list", err)
 	}

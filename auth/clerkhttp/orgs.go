@@ -207,9 +207,14 @@ func (o *OrganizationsAPI) GetOrganizationInvitationList(ctx context.Context, p 
 	if err != nil {
 		return nil, err
 	}
-	q := query{}.page(p.Limit, p.Offset)
-	q.str("status", p.Status)
-	list, err := call[clerkclient.OrganizationInvitationList](ctx, o.t, "list invitations", request{method: http.MethodGet, path: path, query: q})
+	return invitationList(ctx, o.t, "list invitations", path, p.Status, p.Limit, p.Offset)
+}
+
+// invitationList reads a page of invitations from path.
+func invitationList(ctx context.Context, t *transport, op, path, status string, limit, offset int) (*clerkclient.OrganizationInvitationList, error) {
+	q := query{}.page(limit, offset)
+	q.str("status", status)
+	list, err := call[clerkclient.OrganizationInvitationList](ctx, t, op, request{method: http.MethodGet, path: path, query: q})
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +222,20 @@ func (o *OrganizationsAPI) GetOrganizationInvitationList(ctx context.Context, p 
 		list.Data = []*clerkclient.OrganizationInvitation{}
 	}
 	return list, nil
+}
+
+// GetOrganizationInvitation returns an invitation of the organization
+// (GET /organizations/{id}/invitations/{invitation_id}).
+func (o *OrganizationsAPI) GetOrganizationInvitation(ctx context.Context, p clerkclient.GetOrganizationInvitationParams) (*clerkclient.OrganizationInvitation, error) {
+	path, err := orgPath(p.OrganizationID, "/invitations/")
+	if err != nil {
+		return nil, err
+	}
+	inv, err := seg("invitation", p.InvitationID)
+	if err != nil {
+		return nil, err
+	}
+	return call[clerkclient.OrganizationInvitation](ctx, o.t, "get invitation", request{method: http.MethodGet, path: path + inv})
 }
 
 // RevokeOrganizationInvitation revokes a pending invitation

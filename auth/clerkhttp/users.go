@@ -159,6 +159,16 @@ func (u *UsersAPI) VerifyPassword(ctx context.Context, id, pw string) (*clerkcli
 	return call[clerkclient.PasswordVerification](ctx, u.t, "verify password", request{method: http.MethodPost, path: p, body: body})
 }
 
+// GetOrganizationInvitationList returns the invitations to any address of
+// the user (GET /users/{id}/organization_invitations).
+func (u *UsersAPI) GetOrganizationInvitationList(ctx context.Context, p clerkclient.UserOrganizationInvitationListParams) (*clerkclient.OrganizationInvitationList, error) {
+	path, err := userPath(p.UserID, "/organization_invitations")
+	if err != nil {
+		return nil, err
+	}
+	return invitationList(ctx, u.t, "list user invitations", path, p.Status, p.Limit, p.Offset)
+}
+
 // GetOrganizationMembershipList returns the organizations a user belongs
 // to, as memberships (GET /users/{id}/organization_memberships).
 func (u *UsersAPI) GetOrganizationMembershipList(ctx context.Context, p clerkclient.UserOrganizationMembershipListParams) (*clerkclient.OrganizationMembershipList, error) {

@@ -54,6 +54,7 @@ func (b *BackendAPI) v1Routes() []bapiRoute {
 		{"POST", "/users/{id}/unlock", b.userAction((*clerkclient.UsersAPI).UnlockUser)},
 		{"POST", "/users/{id}/verify_password", b.verifyPassword},
 		{"GET", "/users/{id}/organization_memberships", b.userMemberships},
+		{"GET", "/users/{id}/organization_invitations", b.userInvitations},
 		{"GET", "/sessions", b.listSessions},
 		{"POST", "/sessions", b.createSession},
 		{"GET", "/sessions/{id}", b.getSession},
@@ -73,6 +74,7 @@ func (b *BackendAPI) v1Routes() []bapiRoute {
 		{"DELETE", "/organizations/{id}/memberships/{user_id}", b.deleteMembership},
 		{"GET", "/organizations/{id}/invitations", b.listInvitations},
 		{"POST", "/organizations/{id}/invitations", b.createInvitation},
+		{"GET", "/organizations/{id}/invitations/{inv}", b.getInvitation},
 		{"POST", "/organizations/{id}/invitations/{inv}/revoke", b.revokeInvitation},
 		{"GET", "/jwt_templates", b.listTemplates},
 		{"POST", "/jwt_templates", b.createTemplate},
@@ -543,6 +545,20 @@ func (b *BackendAPI) createInvitation(w http.ResponseWriter, r *http.Request) {
 		OrganizationID: r.PathValue("id"), EmailAddress: body.EmailAddress, Role: body.Role, InviterUserID: body.InviterUserID,
 		PublicMetadata: body.PublicMetadata, PrivateMetadata: body.PrivateMetadata})
 	b.answer(w, r, inv, err)
+}
+
+func (b *BackendAPI) getInvitation(w http.ResponseWriter, r *http.Request) {
+	inv, err := b.client.Organizations.GetOrganizationInvitation(r.Context(), clerkclient.GetOrganizationInvitationParams{
+		OrganizationID: r.PathValue("id"), InvitationID: r.PathValue("inv")})
+	b.answer(w, r, inv, err)
+}
+
+func (b *BackendAPI) userInvitations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	withPage(b, w, r, func(limit, offset int) (any, error) {
+		return b.client.Users.GetOrganizationInvitationList(r.Context(), clerkclient.UserOrganizationInvitationListParams{
+			UserID: r.PathValue("id"), Status: strings.Join(q["status"], ","), Limit: limit, Offset: offset})
+	})
 }
 
 func (b *BackendAPI) revokeInvitation(w http.ResponseWriter, r *http.Request) {

@@ -809,10 +809,8 @@ func (o *Orgs) InvitationURL(secret string) string {
 // first, optionally of one status (pending, accepted, revoked, expired);
 // permission org:sys_memberships:manage.
 func (o *Orgs) Invitations(ctx context.Context, c Caller, orgID, status string, page ListInput) ([]*store.Invitation, int, error) {
-	switch status {
-	case "", store.StatusPending, store.StatusAccepted, store.StatusRevoked, store.StatusExpired:
-	default:
-		return nil, 0, paramFormat("status", "status must be pending, accepted, revoked or expired.")
+	if err := checkInvitationStatus(status); err != nil {
+		return nil, 0, err
 	}
 	if err := page.check(); err != nil {
 		return nil, 0, err
@@ -823,6 +821,53 @@ func (o *Orgs) Invitations(ctx context.Context, c Caller, orgID, status string, 
 	list, total, err := o.st.ListInvitations(ctx, store.InvitationFilter{OrganizationID: orgID, Status: status, Limit: page.Limit, Offset: page.Offset})
 	if err != nil {
 		return nil, 0, fmt.Errorf("identity: list invitations: %w", err)
+	}
+	return list, total, nil
+}
+
+func checkInvitationStatus(status string) error {
+	switch status {
+	case "", store.StatusPending, store.StatusAccepted, store.StatusRevoked, store.StatusExpired:
+		return nil
+	}
+	return paramFormat("status", "status must be pending, accepted, revoked or expired.")
+}
+
+// GetInvitation returns an invitation of the organization
+// (org:sys_memberships:manage, as the list); one of another organization
+// is not found.
+func (o *Orgs) GetInvitation(ctx context.Context, c Caller, orgID, invitationID string) (*store.Invitation, error) {
+	if err := o.readable(ctx, c, orgID, roles.MembershipsManage); err != nil {
+		return nil, err
+	}
+	inv, err := o.st.GetInvitation(ctx, invitationID)
+	if err == nil && inv.OrganizationID != orgID {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, orgError(err, "Invitation")
+	}
+	return inv, nil
+}
+
+// UserInvitations returns the invitations to any address of a user, in
+// every organization, newest first (the instance only).
+func (o *Orgs) UserInvitations(ctx context.Context, c Caller, userID, status string, page ListInput) ([]*store.Invitation, int, error) {
+	if !c.instance {
+		return nil, 0, errNotAllowed()
+	}
+	if err := checkInvitationStatus(status); err != nil {
+		return nil, 0, err
+	}
+	if err := page.check(); err != nil {
+		return nil, 0, err
+	}
+	if _, err := o.st.GetUser(ctx, userID); err != nil {
+		return nil, 0, orgError(err, "User")
+	}
+	list, total, err := o.st.ListInvitations(ctx, store.InvitationFilter{UserID: userID, Status: status, Limit: page.Limit, Offset: page.Offset})
+	if err != nil {
+		return nil, 0, fmt.Errorf("identity: list a user's invitations: %w", err)
 	}
 	return list, total, nil
 }

@@ -57,7 +57,10 @@ var ErrInvitationLimit = errors.New("store: over the invitation limits")
 
 // InvitationFilter selects invitations of one organization.
 type InvitationFilter struct {
+	// OrganizationID keeps one organization's invitations, UserID those
+	// to any address of the user; at least one is required.
 	OrganizationID string
+	UserID         string
 	Status         string // "" for all; pending and expired follow ExpiresAt
 	Limit, Offset  int    // Limit 1..500; 0 means 100
 }
@@ -161,8 +164,19 @@ func (db *DB) GetInvitationByToken(ctx context.Context, tokenHash []byte) (*Invi
 // newest first, and how many match in all.
 func (db *DB) ListInvitations(ctx context.Context, f InvitationFilter) ([]*Invitation, int, error) {
 	now := Now()
-	where := []string{"i.organization_id = $1"}
-	args := []any{f.OrganizationID}
+	if f.OrganizationID == "" && f.UserID == "" {
+		return nil, 0, errors.New("store: list invitations: no organization or user given")
+	}
+	var where []string
+	var args []any
+	if f.OrganizationID != "" {
+		args = append(args, f.OrganizationID)
+		where = append(where, fmt.Sprintf("i.organization_id = $%d", len(args)))
+	}
+	if f.UserID != "" {
+		args = append(args, f.UserID)
+		where = append(where, fmt.Sprintf("i.email IN (SELECT e.email FROM email_addresses e WHERE e.user_id = $%d)", len(args)))
+	}
 	switch f.Status {
 	case "":
 	case StatusPending:

@@ -428,6 +428,21 @@ async function organizations(clerk, input, st) {
     return { totalCount: list.totalCount };
   });
 
+  await step('organizations.getOrganizationInvitation', async () => {
+    const inv = await clerk.organizations.getOrganizationInvitation({ organizationId: st.orgId, invitationId: st.invitationId });
+    check(kind(inv) === 'OrganizationInvitation' && inv.id === st.invitationId && inv.status === 'pending', `got ${kind(inv)} ${inv?.id} ${inv?.status}`);
+    return { status: inv.status };
+  });
+
+  await step('users.getOrganizationInvitationList of the invited address', async () => {
+    const ivy = await clerk.users.createUser({ emailAddress: [`ivy.${input.run}@example.com`], password: 'ivy passphrase for orgs' });
+    const list = await clerk.users.getOrganizationInvitationList({ userId: ivy.id, status: 'pending' });
+    check(list.totalCount === 1 && list.data[0]?.id === st.invitationId && kind(list.data[0]) === 'OrganizationInvitation',
+      `got ${JSON.stringify(list)?.slice(0, 300)}, want the invitation to ivy's address`);
+    await clerk.users.deleteUser(ivy.id);
+    return { totalCount: list.totalCount };
+  });
+
   await step('organizations.revokeOrganizationInvitation', async () => {
     const inv = await clerk.organizations.revokeOrganizationInvitation({ organizationId: st.orgId, invitationId: st.invitationId, requestingUserId: st.ownerId });
     check(kind(inv) === 'OrganizationInvitation' && inv.status === 'revoked', `got ${kind(inv)} ${inv?.status}, want revoked`);
