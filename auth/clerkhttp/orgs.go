@@ -224,31 +224,35 @@ func invitationList(ctx context.Context, t *transport, op, path, status string, 
 	return list, nil
 }
 
+// invitationPath is /organizations/{org}/invitations/{inv}, then suffix.
+func invitationPath(orgID, invID, suffix string) (string, error) {
+	path, err := orgPath(orgID, "/invitations/")
+	if err != nil {
+		return "", err
+	}
+	inv, err := seg("invitation", invID)
+	if err != nil {
+		return "", err
+	}
+	return path + inv + suffix, nil
+}
+
 // GetOrganizationInvitation returns an invitation of the organization
 // (GET /organizations/{id}/invitations/{invitation_id}).
 func (o *OrganizationsAPI) GetOrganizationInvitation(ctx context.Context, p clerkclient.GetOrganizationInvitationParams) (*clerkclient.OrganizationInvitation, error) {
-	path, err := orgPath(p.OrganizationID, "/invitations/")
+	path, err := invitationPath(p.OrganizationID, p.InvitationID, "")
 	if err != nil {
 		return nil, err
 	}
-	inv, err := seg("invitation", p.InvitationID)
-	if err != nil {
-		return nil, err
-	}
-	return call[clerkclient.OrganizationInvitation](ctx, o.t, "get invitation", request{method: http.MethodGet, path: path + inv})
+	return call[clerkclient.OrganizationInvitation](ctx, o.t, "get invitation", request{method: http.MethodGet, path: path})
 }
 
 // RevokeOrganizationInvitation revokes a pending invitation
 // (POST /organizations/{id}/invitations/{invitation_id}/revoke).
 func (o *OrganizationsAPI) RevokeOrganizationInvitation(ctx context.Context, p clerkclient.RevokeOrganizationInvitationParams) (*clerkclient.OrganizationInvitation, error) {
-	path, err := orgPath(p.OrganizationID, "/invitations/")
+	path, err := invitationPath(p.OrganizationID, p.InvitationID, "/revoke")
 	if err != nil {
 		return nil, err
 	}
-	inv, err := seg("invitation", p.InvitationID)
-	if err != nil {
-		return nil, err
-	}
-	return call[clerkclient.OrganizationInvitation](ctx, o.t, "revoke invitation",
-		request{method: http.MethodPost, path: path + inv + "/revoke"})
+	return call[clerkclient.OrganizationInvitation](ctx, o.t, "revoke invitation", request{method: http.MethodPost, path: path})
 }
