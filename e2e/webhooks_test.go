@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1306,5 +1309,81 @@ func webhookInstancesAttemptOnce(t *testing.T, dbURL string) {
 	}
 	if created != n || total != n {
 		t.Errorf("user.created messages: got %d with %d attempts in all, want %d and %d", created, total, n, n)
+	}
+}
+
+// TestWebhookEmailCreated: every message the server sends (a sign-up code,
+// a reset code, an organization invitation) is an email.created event in
+// Clerk's email shape — slug, to_email_address, user_id, status — and no
+// webhook carries the message's code, subject or body: Gatehouse delivers
+// its own mail, so webhook endpoints never hold a credential.
+func TestWebhookEmailCreated(t *testing.T) {
+	ta := startApp(t, emailCode)
+	rc := newWHReceiver(t)
+	ep := whEndpoint(t, ta, rc.URL+"/clerk", "email.created")
+	ctx := context.Background()
+
+	const nora = "nora.hooks@example.com"
+	ta.acctStartSignUp(t, ta.Browser(t), nora, doraPassword)
+	signUpCode := ta.acctNthCode(t, nora, 1)
+	dora := ta.CreateUser(t, doraEmail, doraPassword, "Dora", "Test")
+	ta.acctStartReset(t, ta.Browser(t), doraEmail)
+	resetCode := ta.acctNthCode(t, doraEmail, 1)
+	org, err := ta.App.Client.Organizations.CreateOrganization(ctx, clerkclient.CreateOrganizationParams{Name: "Mail Inc", CreatedBy: &dora.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ta.App.Client.Organizations.CreateOrganizationInvitation(ctx, clerkclient.CreateOrganizationInvitationParams{
+		OrganizationID: org.ID, EmailAddress: "invitee@example.com", InviterUserID: dora.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var got []whRequest
+	whWait(t, 20*time.Second, "three email.created events", func() (bool, string) {
+		got = rc.requests()
+		return len(got) >= 3, fmt.Sprintf("received %d", len(got))
+	})
+	type email struct {
+		Object, ID, Slug, Status string
+		ToEmailAddress           string  `json:"to_email_address"`
+		UserID                   *string `json:"user_id"`
+		Subject, Body, BodyPlain *string
+		DeliveredByClerk         bool  `json:"delivered_by_clerk"`
+		CreatedAt                int64 `json:"created_at"`
+	}
+	bySlug := map[string]email{}
+	for _, r := range got {
+		whVerify(t, r, ep.Secret)
+		for _, secret := range []string{signUpCode, resetCode, *inv.URL} {
+			if bytes.Contains(r.Body, []byte(secret)) {
+				t.Errorf("an email.created webhook carries a code or link of the message: %s", r.Body)
+			}
+		}
+		var env struct {
+			Type string
+			Data email
+		}
+		if err := json.Unmarshal(r.Body, &env); err != nil || env.Type != "email.created" {
+			t.Fatalf("delivery: got type %q (%v), want email.created", env.Type, err)
+		}
+		e := env.Data
+		if e.Object != "email" || !strings.HasPrefix(e.ID, "ema_") || e.Status != "queued" || !e.DeliveredByClerk || e.CreatedAt < 1e12 ||
+			e.Subject != nil || e.Body != nil || e.BodyPlain != nil {
+			t.Errorf("email.created data: got %+v, want an ema_… email, queued, delivered by the server, ms created_at, no subject or body", e)
+		}
+		bySlug[e.Slug+" "+e.ToEmailAddress] = e
+	}
+	for _, w := range []struct{ key, userID string }{
+		{"verification_code " + nora, ""}, {"reset_password_code " + doraEmail, dora.ID}, {"organization_invitation invitee@example.com", ""},
+	} {
+		e, ok := bySlug[w.key]
+		if !ok {
+			t.Errorf("no email.created for %s; got %v", w.key, slices.Collect(maps.Keys(bySlug)))
+			continue
+		}
+		if got := cmp.Or(e.UserID, new(string)); *got != w.userID || (w.userID == "") != (e.UserID == nil) {
+			t.Errorf("%s: user_id got %q (nil %v), want %q (null when empty)", w.key, *got, e.UserID == nil, w.userID)
+		}
 	}
 }

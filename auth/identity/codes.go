@@ -63,10 +63,21 @@ func NewMailGate(st store.AccountStore, limits store.MailLimits) *MailGate {
 // from the context's client IP, or refuses it (429) when it is over a
 // limit. A nil gate allows everything.
 func (g *MailGate) Allow(ctx context.Context, kind, address, userID string) error {
+	return g.allow(ctx, store.MailSend{Kind: kind, Address: address, UserID: userID, Recipient: userID})
+}
+
+// AllowFrom is Allow for a message sent on behalf of userID (an
+// invitation): the sender's count, no recipient account.
+func (g *MailGate) AllowFrom(ctx context.Context, kind, address, userID string) error {
+	return g.allow(ctx, store.MailSend{Kind: kind, Address: address, UserID: userID})
+}
+
+func (g *MailGate) allow(ctx context.Context, m store.MailSend) error {
 	if g == nil {
 		return nil
 	}
-	err := g.store.RecordMail(ctx, store.MailSend{Kind: kind, Address: address, IP: store.RequestInfoFrom(ctx).IP, UserID: userID}, g.limits)
+	m.IP = store.RequestInfoFrom(ctx).IP
+	err := g.store.RecordMail(ctx, m, g.limits)
 	if errors.Is(err, store.ErrMailLimit) {
 		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests", RetryAfter: g.limits.Window,
 			Message:     "Too many emails were sent for this request. Try again later.",

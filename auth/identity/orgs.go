@@ -788,7 +788,7 @@ func (o *Orgs) Invite(ctx context.Context, c Caller, in InviteInput) (*CreatedIn
 		}
 		// Counted once the store has authorised the invitation, so no one
 		// can spend an address's allowance with refused requests.
-		err := o.cfg.Mail.Allow(ctx, "invitation", email, in.InviterUserID)
+		err := o.cfg.Mail.AllowFrom(ctx, "invitation", email, in.InviterUserID)
 		if err == nil {
 			err = o.cfg.SendInvitation(ctx, msg)
 		}

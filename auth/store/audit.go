@@ -43,6 +43,7 @@ const (
 	ObjectMembership   = "organization_membership"
 	ObjectInvitation   = "organization_invitation"
 	ObjectMachineToken = "machine_token" // a MachineToken (M2M token or API key)
+	ObjectEmail        = "email"         // an Email: a message sent, without its body
 )
 
 // RequestInfo is where a change comes from: the request's client IP and

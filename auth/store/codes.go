@@ -160,6 +160,20 @@ type MailLimits struct {
 // belongs to nobody, to be pretended).
 type MailSend struct {
 	Kind, Address, IP, UserID string
+	// Recipient is the user the message goes to, when there is one
+	// (UserID, counted against the limits, may be the sender).
+	Recipient string
+}
+
+// Email is the record of one message sent, the Data of its
+// email.created event: who it went to and what kind it is, never its
+// body (which holds the code or link).
+type Email struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	To        string `json:"to"`
+	UserID    string `json:"user_id,omitempty"`
+	CreatedAt int64  `json:"created_at"`
 }
 
 // ErrMailLimit means a message would exceed the mail limits.
@@ -197,10 +211,19 @@ func (db *DB) RecordMail(ctx context.Context, m MailSend, l MailLimits) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_log WHERE sent_at < $1`, now-24*time.Hour.Milliseconds()); err != nil {
 			return fmt.Errorf("store: prune mail log: %w", err)
 		}
+		id := randid.New("ema")
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_log (id, kind, address, ip, user_id, sent_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, randid.New("mlg"), m.Kind, m.Address, truncate(m.IP, 64), m.UserID, now); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, m.Kind, m.Address, truncate(m.IP, 64), m.UserID, now); err != nil {
 			return fmt.Errorf("store: record mail: %w", err)
 		}
-		return nil
+		// The message's event is written with its count, so a webhook
+		// (email.created) follows every message the limits let through.
+		// The recipient is in its data only: a mail sent is not a change
+		// to the account, so it stays out of the user's activity.
+		data, err := marshalData(Email{ID: id, Kind: m.Kind, To: m.Address, UserID: m.Recipient, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, AuditEvent{Name: "email.created", ResourceID: id, Object: ObjectEmail, Data: data})
 	})
 }

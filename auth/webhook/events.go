@@ -13,7 +13,7 @@ import (
 // EventTypes are the webhook event types Gatehouse sends, as Clerk names
 // them.
 var EventTypes = []string{
-	"user.created", "user.updated", "user.deleted",
+	"user.created", "user.updated", "user.deleted", "email.created",
 	"session.created", "session.ended", "session.removed", "session.revoked",
 	"organization.created", "organization.updated", "organization.deleted",
 	"organizationMembership.created", "organizationMembership.updated", "organizationMembership.deleted",
@@ -26,7 +26,7 @@ var EventTypes = []string{
 // user.updated.
 func EventType(ev store.AuditEvent) (string, bool) {
 	switch ev.Name {
-	case "user.created", "user.deleted",
+	case "user.created", "user.deleted", "email.created",
 		"session.created", "session.ended", "session.removed", "session.revoked",
 		"organization.created", "organization.updated", "organization.deleted",
 		"organizationMembership.created", "organizationMembership.updated", "organizationMembership.deleted",
@@ -105,6 +105,12 @@ func resourceData(ev store.AuditEvent, t string, rs *roles.Set) (json.RawMessage
 			return nil, fmt.Errorf("webhook: membership of %s: %w", ev.ID, err)
 		}
 		v = resource.NewOrganizationMembership(&m, rs, true)
+	case store.ObjectEmail:
+		var e store.Email
+		if err := json.Unmarshal(ev.Data, &e); err != nil {
+			return nil, fmt.Errorf("webhook: email of %s: %w", ev.ID, err)
+		}
+		v = resource.NewEmail(&e)
 	case store.ObjectInvitation:
 		var inv store.Invitation
 		if err := json.Unmarshal(ev.Data, &inv); err != nil {
