@@ -169,13 +169,9 @@ func (b *BackendAPI) createM2M(w http.ResponseWriter, r *http.Request) {
 			p.Scopes = []string{} // an explicit empty list asks for no scopes
 		}
 	}
-	if s := body.SecondsUntilExpiration; s != nil {
-		if *s != math.Trunc(*s) || *s < 1 || *s > clerkclient.MaxTokenLifetime {
-			b.fail(w, r, paramInvalid("seconds_until_expiration", "seconds_until_expiration must be a whole number of seconds from 1 to "+strconv.Itoa(clerkclient.MaxTokenLifetime)))
-			return
-		}
-		secs := int64(*s)
-		p.SecondsUntilExpiration = &secs
+	if p.SecondsUntilExpiration, err = tokenLifetime(body.SecondsUntilExpiration); err != nil {
+		b.fail(w, r, err)
+		return
 	}
 	t, err := b.client.M2MTokens.Create(r.Context(), p)
 	if err != nil {
@@ -330,6 +326,19 @@ func decodeBodyWith(w http.ResponseWriter, r *http.Request, dst any, optional, s
 	}
 	return &identity.Error{Status: http.StatusBadRequest, Code: "request_body_invalid",
 		Message: "The request body is not a valid JSON object of this route's fields.", LongMessage: "Invalid JSON body: " + err.Error()}
+}
+
+// tokenLifetime reads seconds_until_expiration (a JSON number, as the
+// SDKs send it) as whole seconds within the token limit; nil stays nil.
+func tokenLifetime(s *float64) (*int64, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if *s != math.Trunc(*s) || *s < 1 || *s > clerkclient.MaxTokenLifetime {
+		return nil, paramInvalid("seconds_until_expiration", "seconds_until_expiration must be a whole number of seconds from 1 to "+strconv.Itoa(clerkclient.MaxTokenLifetime))
+	}
+	secs := int64(*s)
+	return &secs, nil
 }
 
 // paramMissing is the refusal of a request without a required parameter.

@@ -12,7 +12,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"math"
 	"net/http"
 	"strconv"
 
@@ -130,9 +129,11 @@ func apiKeyType(t *string) error {
 
 func (b *BackendAPI) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if t := q.Get("type"); apiKeyType(&t) != nil {
-		b.fail(w, r, apiKeyType(&t))
-		return
+	if t := q.Get("type"); t != "" {
+		if err := apiKeyType(&t); err != nil {
+			b.fail(w, r, err)
+			return
+		}
 	}
 	if q.Get("query") != "" {
 		b.fail(w, r, notSupported("query"))
@@ -176,13 +177,11 @@ func (b *BackendAPI) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		if body.CreatedBy != nil {
 			p.CreatedBy = *body.CreatedBy
 		}
-		if s := body.SecondsUntilExpiration; s != nil {
-			if *s != math.Trunc(*s) || *s < 1 || *s > clerkclient.MaxTokenLifetime {
-				return nil, paramInvalid("seconds_until_expiration", "seconds_until_expiration must be a whole number of seconds from 1 to "+strconv.Itoa(clerkclient.MaxTokenLifetime))
-			}
-			secs := int64(*s)
-			p.SecondsUntilExpiration = &secs
+		secs, err := tokenLifetime(body.SecondsUntilExpiration)
+		if err != nil {
+			return nil, err
 		}
+		p.SecondsUntilExpiration = secs
 		return b.client.APIKeys.Create(r.Context(), p)
 	})
 }

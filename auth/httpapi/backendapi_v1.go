@@ -167,8 +167,7 @@ func (b *BackendAPI) userListParams(q url.Values) (clerkclient.UserListParams, e
 	// as a match.
 	for _, name := range []string{"username", "phone_number"} {
 		if q.Has(name) {
-			return clerkclient.UserListParams{}, &identity.Error{Status: http.StatusUnprocessableEntity, Code: "form_param_unknown",
-				Param: name, Message: name + " is not supported.", LongMessage: "Filtering users by " + name + " is not supported by this instance."}
+			return clerkclient.UserListParams{}, notSupported(name)
 		}
 	}
 	p := clerkclient.UserListParams{EmailAddress: q["email_address"], UserID: q["user_id"], ExternalID: q["external_id"],
